@@ -130,7 +130,11 @@ export const rollups1m = pgTable(
     withOutput: count('with_output').notNull().default(0),
     inputTokens: count('input_tokens').notNull().default(0),
     outputTokens: count('output_tokens').notNull().default(0),
-    /** Sum of per-response generation seconds, for tokens/s = outputTokens / generationSeconds. */
+    /**
+     * Output tokens and generation seconds (first to last output event) of the responses
+     * that had both, so mean tokens/s per response = generationTokens / generationSeconds.
+     */
+    generationTokens: count('generation_tokens').notNull().default(0),
     generationSeconds: doublePrecision('generation_seconds').notNull().default(0),
     bytesSent: count('bytes_sent').notNull().default(0),
     bytesReceived: count('bytes_received').notNull().default(0),

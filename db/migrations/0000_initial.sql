@@ -111,6 +111,7 @@ CREATE TABLE "rollups_1m" (
 	"with_output" bigint DEFAULT 0 NOT NULL,
 	"input_tokens" bigint DEFAULT 0 NOT NULL,
 	"output_tokens" bigint DEFAULT 0 NOT NULL,
+	"generation_tokens" bigint DEFAULT 0 NOT NULL,
 	"generation_seconds" double precision DEFAULT 0 NOT NULL,
 	"bytes_sent" bigint DEFAULT 0 NOT NULL,
 	"bytes_received" bigint DEFAULT 0 NOT NULL,

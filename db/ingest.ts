@@ -1,0 +1,295 @@
+/*
+ * The write path: one batch of translated spans in one transaction.
+ *
+ * Raw rows go in with a single multi-row INSERT ... SELECT FROM unnest(...) per table (one
+ * statement and one round trip however large the batch; a Drizzle values() insert binds
+ * one parameter per cell and is several times slower). ON CONFLICT DO NOTHING on
+ * (trace_id, span_id) makes exporter retries harmless, and the rollups are computed from
+ * the rows that were actually inserted, so a retry never counts twice either.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db, Store } from './client';
+import { addToHistogram } from './histogram';
+import { queryRows } from './rows';
+import type { HistogramBuckets, NewConnectionRow, NewResponseRow } from './schema';
+
+export interface SpanBatch {
+  responses: NewResponseRow[];
+  connections: NewConnectionRow[];
+}
+
+export interface WriteResult {
+  responsesInserted: number;
+  connectionsInserted: number;
+}
+
+type Column<Row> = {
+  name: string;
+  /** Postgres element type of the unnest array parameter. */
+  type: 'text' | 'float8' | 'int4' | 'int8' | 'bool';
+  /** Cast applied to the unnested value (for arrays and jsonb passed as text). */
+  cast?: string;
+  value: (row: Row) => string | number | boolean | null | undefined;
+};
+
+const toMs = (date: Date | null | undefined) => (date ? date.getTime() : null);
+const toArrayLiteral = (values: number[] | null | undefined) => (values ? `{${values.join(',')}}` : null);
+
+const RESPONSE_COLUMNS: Column<NewResponseRow>[] = [
+  { name: 'trace_id', type: 'text', value: (r) => r.traceId },
+  { name: 'span_id', type: 'text', value: (r) => r.spanId },
+  { name: 'service', type: 'text', value: (r) => r.service },
+  { name: 'provider', type: 'text', value: (r) => r.provider },
+  { name: 'model', type: 'text', value: (r) => r.model },
+  { name: 'request_model', type: 'text', value: (r) => r.requestModel },
+  { name: 'operation', type: 'text', value: (r) => r.operation },
+  { name: 'api', type: 'text', value: (r) => r.api },
+  { name: 'transport', type: 'text', value: (r) => r.transport },
+  { name: 'connection_id', type: 'text', value: (r) => r.connectionId },
+  { name: 'connection_reused', type: 'bool', value: (r) => r.connectionReused },
+  { name: 'response_id', type: 'text', value: (r) => r.responseId },
+  { name: 'start_time', type: 'float8', cast: 'timestamptz', value: (r) => toMs(r.startTime) },
+  { name: 'ttfb_ms', type: 'float8', value: (r) => r.ttfbMs },
+  { name: 'ttft_ms', type: 'float8', value: (r) => r.ttftMs },
+  { name: 'duration_ms', type: 'float8', value: (r) => r.durationMs },
+  { name: 'input_tokens', type: 'int4', value: (r) => r.inputTokens },
+  { name: 'output_tokens', type: 'int4', value: (r) => r.outputTokens },
+  { name: 'output_chunks', type: 'int4', value: (r) => r.outputChunks },
+  { name: 'tokens_per_second', type: 'float8', value: (r) => r.tokensPerSecond },
+  { name: 'itl_mean_ms', type: 'float8', value: (r) => r.itlMeanMs },
+  { name: 'itl_p50_ms', type: 'float8', value: (r) => r.itlP50Ms },
+  { name: 'itl_p99_ms', type: 'float8', value: (r) => r.itlP99Ms },
+  { name: 'itl_max_ms', type: 'float8', value: (r) => r.itlMaxMs },
+  { name: 'token_offsets_us', type: 'text', cast: 'int4[]', value: (r) => toArrayLiteral(r.tokenOffsetsUs) },
+  { name: 'outcome', type: 'text', value: (r) => r.outcome },
+  { name: 'status', type: 'text', value: (r) => r.status },
+  { name: 'error_type', type: 'text', value: (r) => r.errorType },
+  { name: 'error_message', type: 'text', value: (r) => r.errorMessage },
+  { name: 'bytes_sent', type: 'int8', value: (r) => r.bytesSent },
+  { name: 'bytes_received', type: 'int8', value: (r) => r.bytesReceived },
+  { name: 'attributes', type: 'text', cast: 'jsonb', value: (r) => JSON.stringify(r.attributes ?? {}) },
+];
+
+const CONNECTION_COLUMNS: Column<NewConnectionRow>[] = [
+  { name: 'trace_id', type: 'text', value: (r) => r.traceId },
+  { name: 'span_id', type: 'text', value: (r) => r.spanId },
+  { name: 'connection_id', type: 'text', value: (r) => r.connectionId },
+  { name: 'service', type: 'text', value: (r) => r.service },
+  { name: 'transport', type: 'text', value: (r) => r.transport },
+  { name: 'server_address', type: 'text', value: (r) => r.serverAddress },
+  { name: 'server_port', type: 'int4', value: (r) => r.serverPort },
+  { name: 'opened_at', type: 'float8', cast: 'timestamptz', value: (r) => toMs(r.openedAt) },
+  { name: 'closed_at', type: 'float8', cast: 'timestamptz', value: (r) => toMs(r.closedAt) },
+  { name: 'dns_ms', type: 'float8', value: (r) => r.dnsMs },
+  { name: 'tcp_ms', type: 'float8', value: (r) => r.tcpMs },
+  { name: 'tls_ms', type: 'float8', value: (r) => r.tlsMs },
+  { name: 'upgrade_ms', type: 'float8', value: (r) => r.upgradeMs },
+  { name: 'responses', type: 'int4', value: (r) => r.responses },
+  { name: 'bytes_sent', type: 'int8', value: (r) => r.bytesSent },
+  { name: 'bytes_received', type: 'int8', value: (r) => r.bytesReceived },
+  { name: 'frames_sent', type: 'int8', value: (r) => r.framesSent },
+  { name: 'frames_received', type: 'int8', value: (r) => r.framesReceived },
+  { name: 'close_code', type: 'int4', value: (r) => r.closeCode },
+  { name: 'status', type: 'text', value: (r) => r.status },
+  { name: 'attributes', type: 'text', cast: 'jsonb', value: (r) => JSON.stringify(r.attributes ?? {}) },
+];
+
+/**
+ * A Postgres array literal ('{"a",NULL,"b"}'). Arrays travel as one text parameter each:
+ * the drivers disagree on how they type a JS array parameter, but both send text as is.
+ */
+function arrayLiteral(values: readonly (string | number | boolean | null | undefined)[]): string {
+  const items = values.map((v) => {
+    if (v == null || (typeof v === 'number' && !Number.isFinite(v))) return 'NULL';
+    if (typeof v !== 'string') return String(v);
+    return `"${v.replace(/["\\]/g, '\\$&')}"`;
+  });
+  return `{${items.join(',')}}`;
+}
+
+function arrayParameter<Row>(column: Column<Row>, rows: readonly Row[]): SQL {
+  return sql`${arrayLiteral(rows.map(column.value))}::${sql.raw(column.type)}[]`;
+}
+
+/** How a column's unnested value becomes the stored value. */
+function selectExpression<Row>(column: Column<Row>): SQL {
+  const ref = sql.identifier(column.name);
+  // Timestamps travel as epoch milliseconds: exact, and parsed identically by both drivers.
+  if (column.cast === 'timestamptz') return sql`to_timestamp(${ref} / 1000.0)`;
+  return column.cast ? sql`${ref}::${sql.raw(column.cast)}` : sql`${ref}`;
+}
+
+/**
+ * INSERT INTO table (cols) SELECT ... FROM unnest($1::type[], $2::type[], ...) ON CONFLICT
+ * DO NOTHING RETURNING trace_id, span_id — one array parameter per column.
+ */
+function unnestInsert<Row>(table: string, columns: Column<Row>[], rows: Row[]): SQL {
+  const names = sql.join(columns.map((c) => sql.identifier(c.name)), sql`, `);
+  const arrays = sql.join(columns.map((c) => arrayParameter(c, rows)), sql`, `);
+  const selects = sql.join(columns.map(selectExpression), sql`, `);
+  return sql`insert into ${sql.identifier(table)} (${names})
+    select ${selects} from unnest(${arrays}) as t(${names})
+    on conflict (trace_id, span_id) do nothing
+    returning trace_id, span_id`;
+}
+
+interface RollupAccumulator {
+  bucket: number;
+  service: string;
+  model: string;
+  transport: string;
+  responses: number;
+  errors: number;
+  withOutput: number;
+  inputTokens: number;
+  outputTokens: number;
+  generationTokens: number;
+  generationSeconds: number;
+  bytesSent: number;
+  bytesReceived: number;
+  ttftSumMs: number;
+  durationSumMs: number;
+  ttftMaxMs: number | null;
+  durationMaxMs: number | null;
+  itlMaxMs: number | null;
+  ttftHist: HistogramBuckets;
+  itlHist: HistogramBuckets;
+  durationHist: HistogramBuckets;
+}
+
+const MINUTE_MS = 60_000;
+const maxOf = (a: number | null, b: number | null | undefined) => (b == null ? a : a == null ? b : Math.max(a, b));
+
+/** Adds every inter-token gap of a response (from its arrival offsets) to an ITL histogram. */
+function addGaps(hist: HistogramBuckets, offsetsUs: number[]): void {
+  for (let i = 1; i < offsetsUs.length; i++) addToHistogram(hist, (offsetsUs[i] - offsetsUs[i - 1]) / 1000);
+}
+
+export function computeRollups(rows: NewResponseRow[]): RollupAccumulator[] {
+  const groups = new Map<string, RollupAccumulator>();
+  for (const row of rows) {
+    const bucket = Math.floor(row.startTime.getTime() / MINUTE_MS) * MINUTE_MS;
+    const model = row.model ?? '';
+    const transport = row.transport ?? '';
+    const key = `${bucket}\u0000${row.service}\u0000${model}\u0000${transport}`;
+    let acc = groups.get(key);
+    if (!acc) {
+      acc = {
+        bucket, service: row.service, model, transport,
+        responses: 0, errors: 0, withOutput: 0, inputTokens: 0, outputTokens: 0,
+        generationTokens: 0, generationSeconds: 0, bytesSent: 0, bytesReceived: 0,
+        ttftSumMs: 0, durationSumMs: 0, ttftMaxMs: null, durationMaxMs: null, itlMaxMs: null,
+        ttftHist: {}, itlHist: {}, durationHist: {},
+      };
+      groups.set(key, acc);
+    }
+    acc.responses += 1;
+    if (row.status === 'error') acc.errors += 1;
+    acc.inputTokens += row.inputTokens ?? 0;
+    acc.outputTokens += row.outputTokens ?? 0;
+    acc.bytesSent += row.bytesSent ?? 0;
+    acc.bytesReceived += row.bytesReceived ?? 0;
+    acc.durationSumMs += row.durationMs;
+    acc.durationMaxMs = maxOf(acc.durationMaxMs, row.durationMs);
+    addToHistogram(acc.durationHist, row.durationMs);
+    if (row.ttftMs != null) {
+      acc.withOutput += 1;
+      acc.ttftSumMs += row.ttftMs;
+      acc.ttftMaxMs = maxOf(acc.ttftMaxMs, row.ttftMs);
+      addToHistogram(acc.ttftHist, row.ttftMs);
+      const generationMs = row.durationMs - row.ttftMs;
+      if (row.outputTokens && generationMs > 0) {
+        acc.generationTokens += row.outputTokens;
+        acc.generationSeconds += generationMs / 1000;
+      }
+    }
+    acc.itlMaxMs = maxOf(acc.itlMaxMs, row.itlMaxMs);
+    if (row.tokenOffsetsUs) addGaps(acc.itlHist, row.tokenOffsetsUs);
+  }
+  return [...groups.values()];
+}
+
+const ROLLUP_COLUMNS: Column<RollupAccumulator>[] = [
+  { name: 'bucket', type: 'float8', cast: 'timestamptz', value: (r) => r.bucket },
+  { name: 'service', type: 'text', value: (r) => r.service },
+  { name: 'model', type: 'text', value: (r) => r.model },
+  { name: 'transport', type: 'text', value: (r) => r.transport },
+  { name: 'responses', type: 'int8', value: (r) => r.responses },
+  { name: 'errors', type: 'int8', value: (r) => r.errors },
+  { name: 'with_output', type: 'int8', value: (r) => r.withOutput },
+  { name: 'input_tokens', type: 'int8', value: (r) => r.inputTokens },
+  { name: 'output_tokens', type: 'int8', value: (r) => r.outputTokens },
+  { name: 'generation_tokens', type: 'int8', value: (r) => r.generationTokens },
+  { name: 'generation_seconds', type: 'float8', value: (r) => r.generationSeconds },
+  { name: 'bytes_sent', type: 'int8', value: (r) => r.bytesSent },
+  { name: 'bytes_received', type: 'int8', value: (r) => r.bytesReceived },
+  { name: 'ttft_sum_ms', type: 'float8', value: (r) => r.ttftSumMs },
+  { name: 'duration_sum_ms', type: 'float8', value: (r) => r.durationSumMs },
+  { name: 'ttft_max_ms', type: 'float8', value: (r) => r.ttftMaxMs },
+  { name: 'duration_max_ms', type: 'float8', value: (r) => r.durationMaxMs },
+  { name: 'itl_max_ms', type: 'float8', value: (r) => r.itlMaxMs },
+  { name: 'ttft_hist', type: 'text', cast: 'jsonb', value: (r) => JSON.stringify(r.ttftHist) },
+  { name: 'itl_hist', type: 'text', cast: 'jsonb', value: (r) => JSON.stringify(r.itlHist) },
+  { name: 'duration_hist', type: 'text', cast: 'jsonb', value: (r) => JSON.stringify(r.durationHist) },
+];
+
+const SUMMED = ['responses', 'errors', 'with_output', 'input_tokens', 'output_tokens', 'generation_tokens',
+  'generation_seconds', 'bytes_sent', 'bytes_received', 'ttft_sum_ms', 'duration_sum_ms'];
+const MAXED = ['ttft_max_ms', 'duration_max_ms', 'itl_max_ms'];
+const MERGED = ['ttft_hist', 'itl_hist', 'duration_hist'];
+
+/** Merges rollup rows into rollups_1m: counters add, maxima take the larger, histograms merge. */
+export async function mergeRollups(db: Db, rollups: RollupAccumulator[]): Promise<void> {
+  if (rollups.length === 0) return;
+  // Sorted keys make concurrent writers lock rollup rows in one order, so they cannot deadlock.
+  rollups.sort((a, b) => a.bucket - b.bucket || a.service.localeCompare(b.service)
+    || a.model.localeCompare(b.model) || a.transport.localeCompare(b.transport));
+  const names = sql.join(ROLLUP_COLUMNS.map((c) => sql.identifier(c.name)), sql`, `);
+  const arrays = sql.join(ROLLUP_COLUMNS.map((c) => arrayParameter(c, rollups)), sql`, `);
+  const updates = sql.raw([
+    ...SUMMED.map((c) => `${c} = rollups_1m.${c} + excluded.${c}`),
+    ...MAXED.map((c) => `${c} = greatest(rollups_1m.${c}, excluded.${c})`),
+    ...MERGED.map((c) => `${c} = streamscope_hist_merge(rollups_1m.${c}, excluded.${c})`),
+  ].join(', '));
+  await db.execute(sql`insert into rollups_1m (${names})
+    select ${sql.join(ROLLUP_COLUMNS.map(selectExpression), sql`, `)} from unnest(${arrays}) as t(${names})
+    on conflict (bucket, service, model, transport) do update set ${updates}`);
+}
+
+const rowKey = (traceId: string, spanId: string) => `${traceId}:${spanId}`;
+
+/** A batch may repeat a span (an exporter retry merged into a later batch); keep the first. */
+function uniqueSpans<Row extends { traceId: string; spanId: string }>(rows: Row[]): Row[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const key = rowKey(r.traceId, r.spanId);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Writes one batch atomically: raw rows (duplicates skipped) and the rollups of the rows
+ * that were new. Resolves only after the transaction committed.
+ */
+export async function writeBatch(store: Store, batch: SpanBatch): Promise<WriteResult> {
+  return store.db.transaction(async (tx) => {
+    const db = tx as unknown as Db;
+    let responsesInserted = 0;
+    let connectionsInserted = 0;
+    const responses = uniqueSpans(batch.responses);
+    if (responses.length > 0) {
+      const inserted = await queryRows<{ trace_id: string; span_id: string }>(
+        db, unnestInsert('responses', RESPONSE_COLUMNS, responses));
+      responsesInserted = inserted.length;
+      const fresh = new Set(inserted.map((r) => rowKey(r.trace_id, r.span_id)));
+      await mergeRollups(db, computeRollups(responses.filter((r) => fresh.has(rowKey(r.traceId, r.spanId)))));
+    }
+    if (batch.connections.length > 0) {
+      const inserted = await queryRows(db, unnestInsert('connections', CONNECTION_COLUMNS, batch.connections));
+      connectionsInserted = inserted.length;
+    }
+    return { responsesInserted, connectionsInserted };
+  });
+}
