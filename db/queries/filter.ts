@@ -26,20 +26,31 @@ export function rangeSeconds(filter: DashboardFilter): number {
   return Math.max(1, (filter.to.getTime() - filter.from.getTime()) / 1000);
 }
 
-/**
- * `timeColumn` names the row's timestamp; `dimensions` false leaves out service/model/
- * transport (tables such as connections that lack some of them pass their own subset).
- */
-export function filterConditions(
-  filter: DashboardFilter,
-  timeColumn: SQL,
-  dimensions: readonly ('service' | 'model' | 'transport')[] = ['service', 'model', 'transport'],
-): SQL {
-  const conditions = [sql`${timeColumn} >= ${filter.from.toISOString()}::timestamptz`, sql`${timeColumn} < ${filter.to.toISOString()}::timestamptz`];
-  if (filter.service && dimensions.includes('service')) conditions.push(sql`service = ${filter.service}`);
-  if (filter.model && dimensions.includes('model')) conditions.push(sql`model = ${filter.model}`);
-  if (filter.transport && dimensions.includes('transport')) conditions.push(sql`transport = ${filter.transport}`);
-  return sql.join(conditions, sql` and `);
+type Dimension = 'service' | 'model' | 'transport';
+
+/** Conditions on the dimensions a table has; connections, for one, carry no model. */
+export function dimensionConditions(filter: DashboardFilter, dimensions: readonly Dimension[] = ['service', 'model', 'transport']): SQL[] {
+  return dimensions.flatMap((dimension) => (filter[dimension] ? [sql`${sql.identifier(dimension)} = ${filter[dimension]}`] : []));
+}
+
+/** `and c1 and c2 …`, or nothing: appends conditions to a clause that already has one. */
+export function andConditions(conditions: readonly SQL[]): SQL {
+  return sql.join(
+    conditions.map((condition) => sql` and ${condition}`),
+    sql``,
+  );
+}
+
+/** The time range on `timeColumn` (half-open, [from, to)) and the dimension conditions, and-ed. */
+export function filterConditions(filter: DashboardFilter, timeColumn: SQL, dimensions?: readonly Dimension[]): SQL {
+  return sql.join(
+    [
+      sql`${timeColumn} >= ${filter.from.toISOString()}::timestamptz`,
+      sql`${timeColumn} < ${filter.to.toISOString()}::timestamptz`,
+      ...dimensionConditions(filter, dimensions),
+    ],
+    sql` and `,
+  );
 }
 
 /** Epoch milliseconds of a timestamp column: raw SQL results then carry one type on both drivers. */

@@ -1,0 +1,28 @@
+/*
+ * The values the filter menus offer: services, models and transports seen in the range.
+ * Read from the rollups, which hold exactly these keys at a fraction of the raw row count.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../client';
+import { queryRows } from '../rows';
+import { filterConditions, type DashboardFilter } from './filter';
+
+export interface FilterOptions {
+  services: string[];
+  models: string[];
+  transports: string[];
+}
+
+export async function filterOptions(db: Db, filter: Pick<DashboardFilter, 'from' | 'to'>): Promise<FilterOptions> {
+  const rows = await queryRows<{ dimension: keyof FilterOptions; value: string }>(
+    db,
+    sql`with seen as (select distinct service, model, transport from rollups_1m where ${filterConditions(filter, sql`bucket`, [])})
+        select 'services' as dimension, service as value from seen
+        union select 'models', model from seen
+        union select 'transports', transport from seen`,
+  );
+  const options: FilterOptions = { services: [], models: [], transports: [] };
+  for (const row of rows) if (row.value) options[row.dimension].push(row.value);
+  for (const values of Object.values(options)) values.sort();
+  return options;
+}

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { RELATIVE_ACCURACY } from '../../histogram';
+import { writeBatch } from '../../ingest';
+import { aggregateResponses, type Percentiles } from '../aggregate';
+import { compareTransports } from '../compare';
+import { connectionsView } from '../connections';
+import { exploreResponses } from '../explorer';
+import { filterOptions } from '../filter-options';
+import { overview } from '../overview';
+import { responseDetail } from '../response';
+import type { DashboardFilter } from '../filter';
+import { describeEachDatabase } from '../../../test/support/databases';
+import {
+  BATCH_RESPONSES,
+  HANDSHAKE,
+  ITL_MS,
+  exactQuantile,
+  seedTraceId,
+  seedTraffic,
+  SEED_MINUTES,
+  SSE_RESPONSES,
+  ttftMs,
+  WS_CONNECTIONS,
+  WS_RESPONSES,
+  WS_UPGRADE_MS,
+} from './seed';
+
+const BASE = Date.UTC(2026, 10, 27, 10, 0);
+const seeded = seedTraffic(BASE);
+/** Exactly the seeded minutes: the raw and rollup readers see the same responses. */
+const RANGE: DashboardFilter = { from: new Date(BASE), to: new Date(BASE + SEED_MINUTES * 60_000) };
+const chat: DashboardFilter = { ...RANGE, service: 'chat-api' };
+
+const sequence = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+const exact = (values: number[]): Percentiles => ({
+  p50: exactQuantile(values, 0.5),
+  p90: exactQuantile(values, 0.9),
+  p99: exactQuantile(values, 0.99),
+});
+
+function assertClose(actual: Percentiles, expected: Percentiles, tolerance: number, what: string): void {
+  for (const key of ['p50', 'p90', 'p99'] as const) {
+    const a = actual[key];
+    const e = expected[key];
+    assert.ok(a !== null && e !== null, `${what} ${key} missing`);
+    assert.ok(Math.abs(a - e) <= tolerance * e + 1e-9, `${what} ${key}: ${a} vs ${e}`);
+  }
+}
+
+describeEachDatabase('dashboard queries', (database) => {
+  before(async () => {
+    await writeBatch(database().store, seeded);
+  });
+
+  test('raw percentiles equal the seeded closed-form values', async () => {
+    const [ws] = await aggregateResponses(database().store.db, { ...RANGE, transport: 'websocket' }, { source: 'raw' });
+    assert.equal(ws.responses, WS_RESPONSES);
+    assert.deepEqual(ws.ttft, exact(sequence(WS_RESPONSES, ttftMs.websocket)));
+    assert.deepEqual(ws.itl, { p50: ITL_MS.websocket, p90: ITL_MS.websocket, p99: ITL_MS.websocket });
+  });
+
+  test('rollup percentiles agree with raw ones within the histogram accuracy', async () => {
+    const db = database().store.db;
+    for (const by of [[], ['transport'], ['time', 'transport']] as const) {
+      const raw = await aggregateResponses(db, RANGE, { by, source: 'raw', stepSeconds: 120 });
+      const rolled = await aggregateResponses(db, RANGE, { by, source: 'rollups', stepSeconds: 120 });
+      assert.equal(rolled.length, raw.length);
+      raw.forEach((r, i) => {
+        const what = `by ${by.join() || 'nothing'} #${i}`;
+        assert.equal(rolled[i].responses, r.responses, what);
+        assert.equal(rolled[i].outputTokens, r.outputTokens, what);
+        assert.ok(Math.abs(rolled[i].generationSeconds - r.generationSeconds) < 1e-6, what);
+        assertClose(rolled[i].ttft, r.ttft, RELATIVE_ACCURACY, `${what} ttft`);
+        assertClose(rolled[i].itl, r.itl, RELATIVE_ACCURACY, `${what} itl`);
+        assertClose(rolled[i].duration, r.duration, RELATIVE_ACCURACY, `${what} duration`);
+      });
+    }
+  });
+
+  test('overview tiles count responses, tokens and errors of the range', async () => {
+    const { tiles, series, stepSeconds } = await overview(database().store.db, RANGE);
+    const total = WS_RESPONSES + SSE_RESPONSES + BATCH_RESPONSES;
+    assert.equal(tiles.responses, total);
+    assert.equal(tiles.responsesPerSecond, total / (SEED_MINUTES * 60));
+    assert.equal(tiles.errorRate, 10 / total);
+    assert.equal(stepSeconds, 15);
+    assert.equal(series.length, (SEED_MINUTES * 60) / 15);
+    assert.equal(
+      series.reduce((sum, p) => sum + p.responsesPerSecond * stepSeconds, 0),
+      total,
+    );
+    // The WebSockets outlive the range; every SSE connection closed within it.
+    assert.equal(tiles.openConnections, WS_CONNECTIONS);
+  });
+
+  test('overview over a long range reads the rollups', async () => {
+    const week = { from: new Date(BASE - 6 * 24 * 3600_000), to: new Date(BASE + 24 * 3600_000) };
+    const result = await overview(database().store.db, week);
+    assert.equal(result.source, 'rollups');
+    assert.equal(result.stepSeconds, 3600);
+    assert.equal(result.tiles.responses, WS_RESPONSES + SSE_RESPONSES + BATCH_RESPONSES);
+  });
+
+  test('compare states WebSocket against SSE on the same model', async () => {
+    const { models } = await compareTransports(database().store.db, chat);
+    assert.equal(models.length, 1);
+    const [gpt] = models;
+    assert.equal(gpt.candidate, 'websocket');
+    assert.equal(gpt.baseline, 'sse');
+    const ws = gpt.transports.find((t) => t.transport === 'websocket')!.values;
+    const sse = gpt.transports.find((t) => t.transport === 'sse')!.values;
+    const wsHandshake = HANDSHAKE.dnsMs + HANDSHAKE.tcpMs + HANDSHAKE.tlsMs + WS_UPGRADE_MS;
+    assert.equal(ws.connectionOverheadMs, (wsHandshake * WS_CONNECTIONS) / WS_RESPONSES);
+    assert.equal(sse.connectionOverheadMs, HANDSHAKE.dnsMs + HANDSHAKE.tcpMs + HANDSHAKE.tlsMs);
+    assert.equal(ws.reuseRatio, (WS_RESPONSES - WS_CONNECTIONS) / WS_RESPONSES);
+    assert.equal(sse.reuseRatio, 0);
+    assert.equal(ws.responsesPerConnection, WS_RESPONSES / WS_CONNECTIONS);
+    const ttftP50 = gpt.differences.find((d) => d.metric === 'ttftP50')!;
+    const expected = (exactQuantile(sequence(WS_RESPONSES, ttftMs.websocket), 0.5) / exactQuantile(sequence(SSE_RESPONSES, ttftMs.sse), 0.5) - 1) * 100;
+    assert.ok(Math.abs(ttftP50.percent! - expected) < 1e-9);
+    assert.equal(ttftP50.improved, true);
+  });
+
+  test('explorer pages, sorts and finds a response by id or trace id', async () => {
+    const db = database().store.db;
+    const page = await exploreResponses(db, { filter: chat, sort: 'ttft', order: 'desc', page: 2, pageSize: 10 });
+    assert.equal(page.total, WS_RESPONSES + SSE_RESPONSES);
+    assert.equal(page.rows.length, 10);
+    assert.equal(page.rows[0].ttftMs, ttftMs.sse(SSE_RESPONSES - 11));
+    const byId = await exploreResponses(db, { filter: RANGE, search: 'resp_sse_42' });
+    assert.deepEqual(byId.rows.map((r) => r.responseId), ['resp_sse_42']);
+    const byTrace = await exploreResponses(db, { filter: RANGE, search: seedTraceId('websocket', 7).toUpperCase() });
+    assert.deepEqual(byTrace.rows.map((r) => r.responseId), ['resp_websocket_7']);
+    const errors = await exploreResponses(db, { filter: RANGE, status: 'error' });
+    assert.equal(errors.total, 10);
+  });
+
+  test('a response page has its token timeline, gaps and connection', async () => {
+    const detail = await responseDetail(database().store.db, seedTraceId('websocket', 9), '1'.padEnd(16 - 1, '0') + '9');
+    assert.ok(detail);
+    assert.equal(detail.tokens.length, 20);
+    assert.equal(detail.tokens[0].offsetMs, ttftMs.websocket(9));
+    assert.ok(detail.gapsMs.every((g) => g === ITL_MS.websocket));
+    assert.equal(detail.itlBins.reduce((sum, bin) => sum + bin.count, 0), 19);
+    assert.equal(detail.connection?.connectionId, 'ws-1');
+    assert.equal(detail.connectionResponses, WS_RESPONSES / WS_CONNECTIONS);
+  });
+
+  test('connections view breaks down handshakes and reuse per transport', async () => {
+    const view = await connectionsView(database().store.db, { from: new Date(BASE - 60_000), to: RANGE.to });
+    const ws = view.summary.find((s) => s.transport === 'websocket')!;
+    assert.equal(ws.connections, WS_CONNECTIONS);
+    assert.equal(ws.upgradeMs, WS_UPGRADE_MS);
+    assert.equal(ws.responsesPerConnection, WS_RESPONSES / WS_CONNECTIONS);
+    const sse = view.summary.find((s) => s.transport === 'sse')!;
+    assert.equal(sse.upgradeMs, null);
+    assert.deepEqual(
+      view.distribution.map((b) => [b.label, b.connections]),
+      [['0–1', SSE_RESPONSES], ['2', 0], ['3–5', 0], ['6–20', 0], ['21–100', WS_CONNECTIONS], ['> 100', 0]],
+    );
+  });
+
+  test('filter options list what the range holds', async () => {
+    assert.deepEqual(await filterOptions(database().store.db, RANGE), {
+      services: ['batch-worker', 'chat-api'],
+      models: ['gpt-mini', 'gpt-test'],
+      transports: ['http', 'sse', 'websocket'],
+    });
+  });
+});
