@@ -1,0 +1,29 @@
+/*
+ * The two ways input fails. A RequestError fails the whole request (nothing of it is
+ * stored, the client is told why with an HTTP status); an InvalidSpanError drops one span
+ * and the rest of the request goes on, reported back as an OTLP partial success.
+ */
+
+export class RequestError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 405 | 413 | 415,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+export class InvalidSpanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidSpanError';
+  }
+}
+
+/** A span that was dropped, and why, for the partial-success message. */
+export interface SpanRejection {
+  /** Where the span was: its position in the request, or trace/span id once those are known good. */
+  span: string;
+  reason: string;
+}

@@ -1,0 +1,287 @@
+/*
+ * OTLP trace request body → normalised spans.
+ *
+ * Both encodings go through the same message types: protobuf bytes are decoded by
+ * protobufjs, JSON is parsed by protobufjs' ProtoJSON reader after the one deviation OTLP
+ * makes from the proto3 JSON mapping (trace and span ids are hex, not base64) is undone.
+ * A body that cannot be parsed at all is a RequestError; a span that parses but cannot be
+ * stored (bad ids, absurd timestamps, attributes nested too deep) is rejected alone.
+ */
+import protojson from 'protobufjs/ext/protojson.js';
+import { InvalidSpanError, RequestError, type SpanRejection } from '../errors';
+import { ExportTraceServiceRequest, StatusCode } from './messages';
+
+export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
+export type Attributes = Record<string, AttributeValue>;
+
+export type OtlpEncoding = 'protobuf' | 'json';
+
+export interface DecodedSpan {
+  /** Lowercase hex, 32 characters. */
+  traceId: string;
+  /** Lowercase hex, 16 characters. */
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  /** SpanKind as the .proto numbers it. */
+  kind: number;
+  startTimeUnixNano: bigint;
+  endTimeUnixNano: bigint;
+  /** Span start, Unix epoch milliseconds (sub-millisecond precision kept as a fraction). */
+  startTimeMs: number;
+  /** End minus start, milliseconds. */
+  durationMs: number;
+  attributes: Attributes;
+  resource: Attributes;
+  scope: { name: string; version: string };
+  status: { error: boolean; message: string };
+}
+
+export interface DecodedTraces {
+  spans: DecodedSpan[];
+  rejected: SpanRejection[];
+}
+
+/** Beyond this, nesting is an attack or a bug, never telemetry worth a row. */
+export const MAX_ATTRIBUTE_DEPTH = 8;
+
+const NS_PER_MS = 1_000_000n;
+/** Spans from before this are clock errors: OTLP did not exist. */
+const EARLIEST_VALID_MS = Date.UTC(2000, 0, 1);
+/** Clients' clocks drift; a day ahead is drift, more is garbage. */
+const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
+
+// The subset of the decoded message shapes this module reads. protobufjs messages expose
+// a oneof as a property naming the member that is set (`value` on AnyValue).
+type Int64 = number | string | { toString(): string };
+interface PbKeyValue { key: string; value?: PbAnyValue | null }
+interface PbAnyValue {
+  value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
+  stringValue: string;
+  boolValue: boolean;
+  intValue: Int64;
+  doubleValue: number;
+  arrayValue?: { values: PbAnyValue[] } | null;
+  kvlistValue?: { values: PbKeyValue[] } | null;
+  bytesValue: Uint8Array;
+}
+interface PbSpan {
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  parentSpanId: Uint8Array;
+  name: string;
+  kind: number;
+  startTimeUnixNano: Int64;
+  endTimeUnixNano: Int64;
+  attributes: PbKeyValue[];
+  status?: { code: number; message: string } | null;
+}
+interface PbRequest {
+  resourceSpans: {
+    resource?: { attributes: PbKeyValue[] } | null;
+    scopeSpans: { scope?: { name: string; version: string } | null; spans: PbSpan[] }[];
+  }[];
+}
+
+export function decodeTraceRequest(body: Uint8Array, encoding: OtlpEncoding, nowMs = Date.now()): DecodedTraces {
+  const request = encoding === 'protobuf' ? parseProtobuf(body) : parseJson(body);
+  const spans: DecodedSpan[] = [];
+  const rejected: SpanRejection[] = [];
+  request.resourceSpans.forEach((resourceSpans, r) => {
+    // A resource that fails validation fails each of its spans, each reported in place.
+    let resource: Attributes | InvalidSpanError;
+    try {
+      resource = toAttributes(resourceSpans.resource?.attributes ?? []);
+    } catch (error) {
+      resource = asInvalidSpan(error, 'resource: ');
+    }
+    resourceSpans.scopeSpans.forEach((scopeSpans, s) => {
+      const scope = { name: cleanText(scopeSpans.scope?.name ?? ''), version: cleanText(scopeSpans.scope?.version ?? '') };
+      scopeSpans.spans.forEach((span, i) => {
+        try {
+          if (resource instanceof InvalidSpanError) throw resource;
+          spans.push(normaliseSpan(span, resource, scope, nowMs));
+        } catch (error) {
+          rejected.push({ span: `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`, reason: asInvalidSpan(error).message });
+        }
+      });
+    });
+  });
+  return { spans, rejected };
+}
+
+/** Rethrows anything that is not a span-level failure: those are bugs, not bad input. */
+function asInvalidSpan(error: unknown, prefix = ''): InvalidSpanError {
+  if (!(error instanceof InvalidSpanError)) throw error;
+  return prefix ? new InvalidSpanError(prefix + error.message) : error;
+}
+
+function parseProtobuf(body: Uint8Array): PbRequest {
+  try {
+    return ExportTraceServiceRequest.decode(body) as unknown as PbRequest;
+  } catch (error) {
+    throw new RequestError(400, `malformed protobuf ExportTraceServiceRequest: ${(error as Error).message}`);
+  }
+}
+
+function parseJson(body: Uint8Array): PbRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (error) {
+    throw new RequestError(400, `malformed JSON: ${(error as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new RequestError(400, 'malformed JSON ExportTraceServiceRequest: the body must be a JSON object');
+  }
+  hexIdsToBase64(json);
+  try {
+    // Unknown fields are ignored, as OTLP asks of receivers so newer senders keep working.
+    // fromJson yields plain objects without the defaults and oneof accessors of decoded
+    // messages; a round trip through the wire format gives the one shape the reader below
+    // expects. JSON is the rare encoding, so its extra cost buys a single code path.
+    const plain = protojson.fromJson(ExportTraceServiceRequest, json, { ignoreUnknownFields: true });
+    return ExportTraceServiceRequest.decode(ExportTraceServiceRequest.encode(plain).finish()) as unknown as PbRequest;
+  } catch (error) {
+    throw new RequestError(400, `malformed JSON ExportTraceServiceRequest: ${(error as Error).message}`);
+  }
+}
+
+const ID_FIELDS = ['traceId', 'spanId', 'parentSpanId'] as const;
+const HEX = /^(?:[0-9a-f]{2})*$/i;
+
+/**
+ * OTLP/JSON writes ids as hex where proto3 JSON expects base64. Rewrites them in place;
+ * a value that is not hex becomes empty, so the span fails id validation by name.
+ */
+function hexIdsToBase64(json: object): void {
+  const convert = (holder: unknown) => {
+    if (typeof holder !== 'object' || holder === null) return;
+    const record = holder as Record<string, unknown>;
+    for (const field of ID_FIELDS) {
+      const value = record[field];
+      if (typeof value === 'string') record[field] = HEX.test(value) ? Buffer.from(value, 'hex').toString('base64') : '';
+    }
+  };
+  for (const resourceSpans of arrayAt(json, 'resourceSpans')) {
+    for (const scopeSpans of arrayAt(resourceSpans, 'scopeSpans')) {
+      for (const span of arrayAt(scopeSpans, 'spans')) {
+        convert(span);
+        for (const link of arrayAt(span, 'links')) convert(link);
+      }
+    }
+  }
+}
+
+function arrayAt(holder: unknown, key: string): unknown[] {
+  const value = typeof holder === 'object' && holder !== null ? (holder as Record<string, unknown>)[key] : undefined;
+  return Array.isArray(value) ? value : [];
+}
+
+function normaliseSpan(span: PbSpan, resource: Attributes, scope: DecodedSpan['scope'], nowMs: number): DecodedSpan {
+  const traceId = validId(span.traceId, 16, 'trace_id');
+  const spanId = validId(span.spanId, 8, 'span_id');
+  const parentSpanId = span.parentSpanId.length === 0 ? null : validId(span.parentSpanId, 8, 'parent_span_id');
+  const startTimeUnixNano = BigInt(span.startTimeUnixNano.toString());
+  const endTimeUnixNano = BigInt(span.endTimeUnixNano.toString());
+  const startTimeMs = validTimeMs(startTimeUnixNano, 'start_time_unix_nano', nowMs);
+  validTimeMs(endTimeUnixNano, 'end_time_unix_nano', nowMs);
+  if (endTimeUnixNano < startTimeUnixNano) {
+    throw new InvalidSpanError(`end_time_unix_nano ${endTimeUnixNano} is before start_time_unix_nano ${startTimeUnixNano}`);
+  }
+  return {
+    traceId,
+    spanId,
+    parentSpanId,
+    name: cleanText(span.name),
+    kind: span.kind,
+    startTimeUnixNano,
+    endTimeUnixNano,
+    startTimeMs,
+    durationMs: nanosToMs(endTimeUnixNano - startTimeUnixNano),
+    attributes: toAttributes(span.attributes),
+    resource,
+    scope,
+    status: { error: span.status?.code === StatusCode.STATUS_CODE_ERROR, message: cleanText(span.status?.message ?? '') },
+  };
+}
+
+function validId(bytes: Uint8Array, length: number, field: string): string {
+  if (bytes.length !== length || bytes.every((b) => b === 0)) {
+    throw new InvalidSpanError(
+      `${field} must be ${length} bytes (${length * 2} hex characters in JSON), not all zero; got ${bytes.length} bytes`,
+    );
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function validTimeMs(nanos: bigint, field: string, nowMs: number): number {
+  const ms = nanosToMs(nanos);
+  if (ms < EARLIEST_VALID_MS || ms > nowMs + MAX_CLOCK_SKEW_MS) {
+    throw new InvalidSpanError(`${field} ${nanos} is not a plausible time (${nanos === 0n ? 'unset' : new Date(ms).toISOString()})`);
+  }
+  return ms;
+}
+
+/** Exact to the nanosecond as far as a double allows: whole milliseconds plus the fraction. */
+function nanosToMs(nanos: bigint): number {
+  return Number(nanos / NS_PER_MS) + Number(nanos % NS_PER_MS) / 1e6;
+}
+
+/**
+ * Attribute maps have no prototype: keys come from the sender, and a key "__proto__" must
+ * be an attribute like any other, not a way to replace the object's prototype.
+ */
+export function emptyAttributes(): Attributes {
+  return Object.create(null) as Attributes;
+}
+
+function toAttributes(keyValues: PbKeyValue[], depth = 0): Attributes {
+  const attributes = emptyAttributes();
+  for (const { key, value } of keyValues) attributes[cleanText(key)] = toValue(value, depth, key);
+  return attributes;
+}
+
+function toValue(value: PbAnyValue | null | undefined, depth: number, key: string): AttributeValue {
+  if (depth > MAX_ATTRIBUTE_DEPTH) throw new InvalidSpanError(`attribute ${cleanText(key)} is nested deeper than ${MAX_ATTRIBUTE_DEPTH} levels`);
+  switch (value?.value) {
+    case 'stringValue':
+      return cleanText(value.stringValue);
+    case 'boolValue':
+      return value.boolValue;
+    case 'intValue':
+      return int64ToNumber(value.intValue);
+    case 'doubleValue':
+      return value.doubleValue;
+    case 'bytesValue':
+      return Buffer.from(value.bytesValue).toString('base64');
+    case 'arrayValue':
+      return (value.arrayValue?.values ?? []).map((v) => toValue(v, depth + 1, key));
+    case 'kvlistValue':
+      return toAttributes(value.kvlistValue?.values ?? [], depth + 1);
+    default:
+      return null;
+  }
+}
+
+/** A number when it is exact as one; otherwise the decimal string, so nothing is silently rounded. */
+function int64ToNumber(value: Int64): number | string {
+  if (typeof value === 'number') return value;
+  const text = value.toString();
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : text;
+}
+
+// NUL is the point of this pattern, not a typo.
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE = /[\u0000\ud800-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Postgres text and jsonb accept neither NUL nor unpaired UTF-16 surrogates (which JSON
+ * escapes can smuggle in); either would fail the whole batch's transaction.
+ */
+export function cleanText(text: string): string {
+  if (!UNSTORABLE.test(text)) return text;
+  return text.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\ufffd');
+}

@@ -1,0 +1,245 @@
+/*
+ * The OTLP/HTTP receiver: POST /v1/traces (protobuf or JSON, optionally gzip) and
+ * GET /healthz, on node:http.
+ *
+ * A request is answered only after writeBatch committed its rows, so a 200 means stored.
+ * Failures follow the OTLP/HTTP retry rules: 4xx for input that will never succeed
+ * (nothing of it is stored), 503 with Retry-After when the database could not take the
+ * write, so exporters retry and the (trace id, span id) idempotency absorbs the repeat.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
+import type { Store } from '../db/client';
+import { writeBatch } from '../db/ingest';
+import { RequestError, type SpanRejection } from './errors';
+import { decodeTraceRequest, type OtlpEncoding } from './otlp/decode';
+import { CONTENT_TYPE, encodeExportTraceResponse, encodeStatus } from './otlp/encode';
+import { readBody } from './read-body';
+import { translateSpans } from './translate';
+
+export interface CollectorOptions {
+  store: Store;
+  /** 4318 is the OTLP/HTTP default; 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Largest request body accepted, after decompression. */
+  maxBodyBytes?: number;
+}
+
+/** Counters since start, for /healthz and self-monitoring. */
+export interface CollectorStats {
+  exportRequests: number;
+  spansReceived: number;
+  /** Spans dropped as invalid (partial success or 400). */
+  spansRejected: number;
+  /** Valid spans that were neither responses nor connections. */
+  spansIgnored: number;
+  responsesInserted: number;
+  connectionsInserted: number;
+  /** Requests answered 503 because the database write failed. */
+  writeFailures: number;
+}
+
+export interface Collector {
+  readonly port: number;
+  readonly url: string;
+  readonly stats: Readonly<CollectorStats>;
+  /** Stops accepting connections and resolves once in-flight requests are answered. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 4318;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+export const TRACES_PATH = '/v1/traces';
+export const HEALTH_PATH = '/healthz';
+/** Long enough for a restarting Postgres; exporters add their own backoff on top. */
+export const RETRY_AFTER_SECONDS = 5;
+const HEALTH_TIMEOUT_MS = 2000;
+/** At most this many rejections are spelled out in a message; the count covers the rest. */
+const REJECTIONS_SHOWN = 5;
+
+/** google.rpc.Code values used in error bodies. */
+const RPC_CODE = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 };
+const RPC_CODE_OF_STATUS: Record<number, number> = {
+  400: RPC_CODE.INVALID_ARGUMENT,
+  404: RPC_CODE.NOT_FOUND,
+  405: RPC_CODE.UNIMPLEMENTED,
+  413: RPC_CODE.RESOURCE_EXHAUSTED,
+  415: RPC_CODE.INVALID_ARGUMENT,
+  500: RPC_CODE.INTERNAL,
+  503: RPC_CODE.UNAVAILABLE,
+};
+
+/** SQLSTATE class 22: the database refused a value; retrying the same batch cannot help. */
+const DATA_EXCEPTION_CLASS = '22';
+
+export async function startCollector(options: CollectorOptions): Promise<Collector> {
+  const { store, port = DEFAULT_PORT, host = DEFAULT_HOST, maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options;
+  const stats: CollectorStats = {
+    exportRequests: 0, spansReceived: 0, spansRejected: 0, spansIgnored: 0,
+    responsesInserted: 0, connectionsInserted: 0, writeFailures: 0,
+  };
+
+  async function exportTraces(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.exportRequests += 1;
+    // Errors are answered in the request's encoding once it is known to be one of ours.
+    let encoding: OtlpEncoding = 'json';
+    try {
+      encoding = encodingOf(req.headers['content-type']);
+      const body = await readBody(req, maxBodyBytes);
+      const decoded = decodeTraceRequest(body, encoding);
+      const translation = translateSpans(decoded.spans);
+      const rejected = [...decoded.rejected, ...translation.rejected];
+      const received = decoded.spans.length + decoded.rejected.length;
+      stats.spansReceived += received;
+      stats.spansRejected += rejected.length;
+      // A request none of whose spans could be stored is bad input as a whole, and a
+      // 400 says so more plainly than a partial success that accepted nothing.
+      if (rejected.length > 0 && rejected.length === received) {
+        throw new RequestError(400, describeRejections(rejected, received));
+      }
+      if (translation.responses.length + translation.connections.length > 0) {
+        const written = await writeOrExplain(store, translation);
+        stats.responsesInserted += written.responsesInserted;
+        stats.connectionsInserted += written.connectionsInserted;
+      }
+      stats.spansIgnored += translation.ignored;
+      const message = rejected.length > 0 ? describeRejections(rejected, received) : '';
+      reply(res, 200, encoding, encodeExportTraceResponse(encoding, rejected.length, message));
+    } catch (error) {
+      if (error instanceof WriteUnavailableError) stats.writeFailures += 1;
+      replyError(res, error, encoding);
+    }
+  }
+
+  async function health(res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    let database: Record<string, unknown>;
+    try {
+      await withTimeout(store.db.execute(sql`select 1`), HEALTH_TIMEOUT_MS);
+      database = { ok: true, latencyMs: performance.now() - started };
+    } catch (error) {
+      database = { ok: false, error: (error as Error).message };
+    }
+    const body = { status: database.ok ? 'ok' : 'unavailable', database: { driver: store.driver, location: store.location, ...database }, stats };
+    reply(res, database.ok ? 200 : 503, 'json', Buffer.from(JSON.stringify(body)));
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === TRACES_PATH) {
+      requireMethod(req, res, 'POST');
+      return exportTraces(req, res);
+    }
+    if (path === HEALTH_PATH) {
+      requireMethod(req, res, 'GET');
+      return health(res);
+    }
+    throw new RequestError(404, `no route for ${path}: OTLP traces go to POST ${TRACES_PATH}`);
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => replyError(res, error));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    port: bound,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function requireMethod(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'POST'): void {
+  if (req.method === method) return;
+  res.setHeader('Allow', method);
+  throw new RequestError(405, `${req.url} accepts ${method}, not ${req.method}`);
+}
+
+function encodingOf(contentType: string | undefined): OtlpEncoding {
+  const mediaType = (contentType ?? '').split(';', 1)[0].trim().toLowerCase();
+  if (mediaType === CONTENT_TYPE.protobuf) return 'protobuf';
+  if (mediaType === CONTENT_TYPE.json) return 'json';
+  throw new RequestError(415, `unsupported Content-Type "${mediaType}": send ${CONTENT_TYPE.protobuf} or ${CONTENT_TYPE.json}`);
+}
+
+/** The database could not take the write now; the same request may succeed later. */
+class WriteUnavailableError extends Error {}
+
+async function writeOrExplain(store: Store, batch: Parameters<typeof writeBatch>[1]) {
+  try {
+    return await writeBatch(store, batch);
+  } catch (error) {
+    const code = sqlStateOf(error);
+    if (code?.startsWith(DATA_EXCEPTION_CLASS)) {
+      throw new RequestError(400, `the database refused the batch (SQLSTATE ${code}): ${(error as Error).message}`);
+    }
+    throw new WriteUnavailableError(`the database could not store the batch, retry later: ${rootMessage(error)}`);
+  }
+}
+
+/** Drivers and Drizzle wrap errors differently; the SQLSTATE is somewhere on the cause chain. */
+function sqlStateOf(error: unknown): string | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+function rootMessage(error: unknown): string {
+  let e = error;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function describeRejections(rejected: SpanRejection[], received: number): string {
+  const shown = rejected.slice(0, REJECTIONS_SHOWN).map((r) => `${r.span}: ${r.reason}`);
+  const more = rejected.length > REJECTIONS_SHOWN ? `; and ${rejected.length - REJECTIONS_SHOWN} more` : '';
+  return `${rejected.length} of ${received} spans rejected: ${shown.join('; ')}${more}`;
+}
+
+function replyError(res: ServerResponse, error: unknown, encoding: OtlpEncoding = 'json'): void {
+  let status: number;
+  if (error instanceof RequestError) status = error.status;
+  else if (error instanceof WriteUnavailableError) status = 503;
+  else status = 500;
+  if (status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  // The body may be partly unread (too large, or refused before reading); closing the
+  // connection is cheaper than draining it.
+  if (status === 413 || status === 415) res.setHeader('Connection', 'close');
+  const message = error instanceof Error ? error.message : String(error);
+  reply(res, status, encoding, encodeStatus(encoding, RPC_CODE_OF_STATUS[status], message));
+}
+
+function reply(res: ServerResponse, status: number, encoding: OtlpEncoding, body: Buffer): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'Content-Type': CONTENT_TYPE[encoding], 'Content-Length': body.length });
+  res.end(body);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
