@@ -115,6 +115,8 @@ export const CONNECTION = {
   DNS_MS: 'streamscope.connection.dns_ms',
   TCP_MS: 'streamscope.connection.tcp_ms',
   TLS_MS: 'streamscope.connection.tls_ms',
+  /** Connect start to a usable transport (DNS + TCP + TLS), present whenever a new connection was made; the only phase figure when the phases cannot be told apart (undici over TLS, the global WebSocket). */
+  CONNECT_MS: 'streamscope.connection.connect_ms',
   /** WebSocket only: HTTP upgrade request sent to 101 received. */
   UPGRADE_MS: 'streamscope.connection.upgrade_ms',
   /** Responses this connection carried over its life. */

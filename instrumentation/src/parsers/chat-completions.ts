@@ -1,0 +1,60 @@
+import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '@opentelemetry/semantic-conventions/incubating';
+import { API, OUTCOME } from '../contract.ts';
+import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser, type RequestInfo } from '../internal-types.ts';
+import { asNumber, asRecord, asString, hasNonEmptyString, parseObject } from './json-scan.ts';
+
+const DONE = '[DONE]';
+
+/** Fields of a chunk's `delta` that carry generated output. */
+const OUTPUT_FIELDS = ['content', 'arguments', 'refusal', 'reasoning_content'];
+
+/**
+ * OpenAI Chat Completions SSE (`chat.completion.chunk` objects, then `[DONE]`). The first
+ * chunk usually carries only the role, so output is recognised by a non-empty content,
+ * tool-argument or refusal string; chunks are parsed only when they carry a finish reason
+ * or usage.
+ */
+export const chatCompletionsParser: ProtocolParser = {
+  api: API.OPENAI_CHAT_COMPLETIONS,
+  provider: GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
+  endOfStreamOutcome: OUTCOME.CONNECTION_LOST,
+
+  classify(data: string): EventClass {
+    if (data.startsWith(DONE)) return EVENT_CLASS.CONTROL;
+    // The last content chunk may also carry the finish reason, hence both flags.
+    const control = data.includes('"finish_reason":"') || data.includes('"usage":{') ? EVENT_CLASS.CONTROL : 0;
+    const output = OUTPUT_FIELDS.some((field) => hasNonEmptyString(data, field)) ? EVENT_CLASS.OUTPUT : 0;
+    return (control | output) as EventClass;
+  },
+
+  parseControl(data: string): ControlEvent | undefined {
+    if (data.startsWith(DONE)) return { outcome: OUTCOME.COMPLETED };
+    const chunk = parseObject(data);
+    if (!chunk) return undefined;
+    const usage = asRecord(chunk.usage);
+    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+    const finishReasons = choices.map((c) => asString(asRecord(c)?.finish_reason)).filter((r) => r !== undefined);
+    return {
+      responseId: asString(chunk.id),
+      model: asString(chunk.model),
+      inputTokens: asNumber(usage?.prompt_tokens),
+      outputTokens: asNumber(usage?.completion_tokens),
+      finishReasons: finishReasons.length ? finishReasons : undefined,
+      outcome: finishReasons.length
+        ? finishReasons.some((r) => r === 'length' || r === 'content_filter')
+          ? OUTCOME.INCOMPLETE
+          : OUTCOME.COMPLETED
+        : undefined,
+    };
+  },
+
+  parseRequest(body: string): RequestInfo | undefined {
+    const request = parseObject(body);
+    return request && { createsResponse: true, model: asString(request.model), input: request.messages };
+  },
+
+  outputText(data: string): string | undefined {
+    const choice = asRecord((parseObject(data)?.choices as unknown[] | undefined)?.[0]);
+    return asString(asRecord(choice?.delta)?.content);
+  },
+};

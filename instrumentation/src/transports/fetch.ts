@@ -1,0 +1,261 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+import { context, type Context } from '@opentelemetry/api';
+import { ConnectionTracker } from '../connection-tracker.ts';
+import { API, OUTCOME, TRANSPORT, type Outcome } from '../contract.ts';
+import type { ProtocolParser, Recorder, RequestInfo } from '../internal-types.ts';
+import { parserForPath } from '../parsers/select.ts';
+import { safely } from '../safely.ts';
+import { SseResponseObserver } from '../sse/sse-response.ts';
+import { ResponseTracker } from '../stream-tracker.ts';
+
+/** One fetch call, found again from undici's request object through diagnostics_channel. */
+interface FetchCall {
+  readonly calledAt: number;
+  readonly parentContext: Context;
+  sentAt: number;
+  connection?: ConnectionTracker;
+  reused: boolean;
+}
+
+interface UndiciRequest {
+  origin?: string;
+  path?: string;
+}
+
+/** Bytes the wrapper reads ahead of the application, so chunks are timed as they arrive. */
+const READ_AHEAD_BYTES = 64 * 1024;
+
+const CHANNELS = {
+  requestCreate: 'undici:request:create',
+  beforeConnect: 'undici:client:beforeConnect',
+  clientSocket: 'net.client.socket',
+  connected: 'undici:client:connected',
+  sendHeaders: 'undici:client:sendHeaders',
+} as const;
+
+function requestUrl(input: unknown): URL | undefined {
+  try {
+    if (input instanceof Request) return new URL(input.url);
+    return new URL(String(input));
+  } catch {
+    return undefined;
+  }
+}
+
+function isEventStream(response: Response): boolean {
+  return response.body !== null && (response.headers.get('content-type') ?? '').includes('text/event-stream');
+}
+
+/**
+ * Streaming `fetch` (undici). The request lifecycle and connection phases come from
+ * undici's diagnostics_channel events, as instrumentation-undici does; body chunks, which
+ * those events do not report, are timed by wrapping global `fetch` so a `text/event-stream`
+ * body is read through a pass-through stream. The bytes the application receives are the
+ * same chunks, unchanged.
+ */
+export class FetchTransport {
+  private readonly calls = new AsyncLocalStorage<FetchCall>();
+  private readonly requests = new WeakMap<object, FetchCall>();
+  private readonly sockets = new WeakMap<Socket, ConnectionTracker>();
+  /** Connect start times per host, oldest first: undici's `connected` does not say which attempt it ends. */
+  private readonly connecting = new Map<string, number[]>();
+  private pendingSocketStart = -1;
+  private originalFetch: typeof fetch | undefined;
+  private instrumentedFetch: typeof fetch | undefined;
+
+  constructor(private readonly recorder: Recorder) {}
+
+  enable(): void {
+    if (this.originalFetch || typeof globalThis.fetch !== 'function') return;
+    diagnosticsChannel.subscribe(CHANNELS.requestCreate, this.onRequestCreate);
+    diagnosticsChannel.subscribe(CHANNELS.beforeConnect, this.onBeforeConnect);
+    diagnosticsChannel.subscribe(CHANNELS.clientSocket, this.onClientSocket);
+    diagnosticsChannel.subscribe(CHANNELS.connected, this.onConnected);
+    diagnosticsChannel.subscribe(CHANNELS.sendHeaders, this.onSendHeaders);
+    this.originalFetch = globalThis.fetch;
+    this.instrumentedFetch = this.wrapFetch(globalThis.fetch);
+    globalThis.fetch = this.instrumentedFetch;
+  }
+
+  disable(): void {
+    if (!this.originalFetch) return;
+    diagnosticsChannel.unsubscribe(CHANNELS.requestCreate, this.onRequestCreate);
+    diagnosticsChannel.unsubscribe(CHANNELS.beforeConnect, this.onBeforeConnect);
+    diagnosticsChannel.unsubscribe(CHANNELS.clientSocket, this.onClientSocket);
+    diagnosticsChannel.unsubscribe(CHANNELS.connected, this.onConnected);
+    diagnosticsChannel.unsubscribe(CHANNELS.sendHeaders, this.onSendHeaders);
+    // If another wrapper now sits on top of ours, ours stays and passes through (originalFetch unset).
+    if (globalThis.fetch === this.instrumentedFetch) globalThis.fetch = this.originalFetch;
+    this.originalFetch = undefined;
+    this.instrumentedFetch = undefined;
+    this.connecting.clear();
+  }
+
+  private wrapFetch(original: typeof fetch): typeof fetch {
+    const target = (input: unknown) => (this.originalFetch ? requestUrl(input) : undefined);
+    const ignored = (url: URL) => this.recorder.config.ignoreUrl?.(url.href) === true;
+    const calls = this.calls;
+    const onResponse = (response: Response, call: FetchCall, url: URL, init?: RequestInit) => this.onResponse(response, call, url, init);
+    const onFailure = (call: FetchCall, url: URL, init: RequestInit | undefined, error: unknown) =>
+      this.onFailure(call, url, init, error instanceof Error && error.name === 'AbortError' ? OUTCOME.ABORTED : OUTCOME.CONNECTION_LOST);
+    return function fetch(this: unknown, input: Parameters<typeof globalThis.fetch>[0], init?: RequestInit): Promise<Response> {
+      const url = target(input);
+      if (!url || ignored(url)) return original.call(this, input, init);
+      const call: FetchCall = { calledAt: performance.now(), parentContext: context.active(), sentAt: -1, reused: false };
+      return calls.run(call, () => original.call(this, input, init)).then(
+        (response) => onResponse(response, call, url, init),
+        (error: unknown) => {
+          onFailure(call, url, init, error);
+          throw error;
+        },
+      );
+    } as typeof fetch;
+  }
+
+  private readonly onRequestCreate = (message: unknown): void => {
+    const call = this.calls.getStore();
+    if (call) this.requests.set((message as { request: UndiciRequest }).request, call);
+  };
+
+  private readonly onBeforeConnect = (message: unknown): void => {
+    const at = performance.now();
+    const host = (message as { connectParams: { host: string } }).connectParams.host;
+    const starts = this.connecting.get(host);
+    if (starts) starts.push(at);
+    else this.connecting.set(host, [at]);
+    this.pendingSocketStart = at;
+  };
+
+  /** Published synchronously inside undici's connector for plain TCP: the socket before it connects. */
+  private readonly onClientSocket = (message: unknown): void => {
+    if (this.pendingSocketStart < 0) return;
+    const socket = (message as { socket: Socket }).socket;
+    this.track(socket, this.pendingSocketStart).observeSocket(socket);
+    this.pendingSocketStart = -1;
+  };
+
+  private readonly onConnected = (message: unknown): void => {
+    const at = performance.now();
+    safely(this.recorder, 'undici connect observation', () => {
+      const { connectParams, socket } = message as { connectParams: { host: string; protocol: string }; socket: Socket };
+      this.pendingSocketStart = -1;
+      const starts = this.connecting.get(connectParams.host);
+      const startedAt = starts?.shift() ?? at;
+      if (starts?.length === 0) this.connecting.delete(connectParams.host);
+      const connection = this.sockets.get(socket) ?? this.track(socket, startedAt);
+      connection.markReady(at);
+      connection.setPeer(new URL(`${connectParams.protocol}//${connectParams.host}`));
+    });
+  };
+
+  private readonly onSendHeaders = (message: unknown): void => {
+    const at = performance.now();
+    const { request, socket } = message as { request: UndiciRequest; socket: Socket };
+    const call = this.requests.get(request);
+    let connection = this.sockets.get(socket);
+    if (!call) {
+      if (connection) connection.requests++;
+      return;
+    }
+    // A socket opened before the instrumentation was enabled: reused, phases unknown.
+    if (!connection) {
+      connection = this.track(socket, at);
+      connection.requests++;
+      if (request.origin) connection.setPeer(new URL(request.origin));
+    }
+    call.sentAt = at;
+    call.connection = connection;
+    call.reused = connection.requests++ > 0;
+  };
+
+  private track(socket: Socket, startedAt: number): ConnectionTracker {
+    const connection = new ConnectionTracker(this.recorder, TRANSPORT.SSE, startedAt);
+    this.sockets.set(socket, connection);
+    socket.once('close', () => connection.end(performance.now()));
+    return connection;
+  }
+
+  private onResponse(response: Response, call: FetchCall, url: URL, init: RequestInit | undefined): Response {
+    let observed: Response | undefined;
+    safely(this.recorder, 'fetch response observation', () => {
+      if (isEventStream(response)) observed = this.observeBody(response, call, url, init);
+      else if (!response.ok) this.onFailure(call, url, init, OUTCOME.FAILED);
+    });
+    return observed ?? response;
+  }
+
+  /** A failed request to a model API that asked to stream still counts, by reason. */
+  private onFailure(call: FetchCall, url: URL, init: RequestInit | undefined, outcome: Outcome): void {
+    safely(this.recorder, 'fetch failure observation', () => {
+      const parser = parserForPath(url.pathname);
+      const body = typeof init?.body === 'string' ? init.body : undefined;
+      if (parser.api === API.GENERIC || !body?.includes('"stream":true')) return;
+      this.startResponse(parser, call, url, body).end(outcome, performance.now());
+    });
+  }
+
+  private startResponse(parser: ProtocolParser, call: FetchCall, url: URL, body: string | undefined): ResponseTracker {
+    let connection = call.connection;
+    if (!connection) {
+      connection = new ConnectionTracker(this.recorder, TRANSPORT.SSE, call.calledAt);
+      connection.setPeer(url);
+    }
+    connection.responses++;
+    const request: RequestInfo | undefined = body === undefined ? undefined : parser.parseRequest(body);
+    return new ResponseTracker(this.recorder, {
+      parser,
+      connection,
+      url: url.href,
+      reused: call.reused,
+      sentAt: call.sentAt >= 0 ? call.sentAt : call.calledAt,
+      parentContext: call.parentContext,
+      request,
+      bytesSent: body === undefined ? 0 : Buffer.byteLength(body),
+    });
+  }
+
+  private observeBody(response: Response, call: FetchCall, url: URL, init: RequestInit | undefined): Response {
+    const parser = parserForPath(url.pathname);
+    const tracker = this.startResponse(parser, call, url, typeof init?.body === 'string' ? init.body : undefined);
+    const observer = new SseResponseObserver(this.recorder, parser, tracker);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const recorder = this.recorder;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          let result: ReadableStreamReadResult<Uint8Array>;
+          try {
+            result = await reader.read();
+          } catch (error) {
+            safely(recorder, 'SSE end observation', () => observer.finish('error', performance.now(), error));
+            controller.error(error);
+            return;
+          }
+          const at = performance.now();
+          if (result.done) {
+            safely(recorder, 'SSE end observation', () => observer.finish('end', at));
+            controller.close();
+            return;
+          }
+          safely(recorder, 'SSE chunk observation', () => observer.onChunk(result.value, at));
+          controller.enqueue(result.value);
+        },
+        cancel(reason) {
+          safely(recorder, 'SSE cancel observation', () => observer.finish('cancel', performance.now()));
+          return reader.cancel(reason);
+        },
+      },
+      { highWaterMark: READ_AHEAD_BYTES, size: (chunk) => chunk.byteLength },
+    );
+    const observed = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    // A constructed Response has an empty url and default type; keep what the application would have seen.
+    Object.defineProperties(observed, {
+      url: { value: response.url },
+      redirected: { value: response.redirected },
+      type: { value: response.type },
+    });
+    return observed;
+  }
+}

@@ -1,0 +1,26 @@
+import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
+
+export interface StreamscopeInstrumentationConfig extends InstrumentationConfig {
+  /**
+   * Most token arrival offsets kept per response (the `token_offsets_us` array and the
+   * inter-token percentiles). Chunk counts, mean and max stay exact past the cap.
+   * Default 4096.
+   */
+  maxTokenOffsets?: number;
+  /** Add one span event per output chunk. Off by default: it multiplies span size. */
+  tokenEvents?: boolean;
+  /**
+   * Record prompt and completion text (gen_ai.input.messages / gen_ai.output.messages).
+   * Off by default; text is capped at `maxContentBytes`.
+   */
+  captureContent?: boolean;
+  /** Cap on captured text per response when `captureContent` is on. Default 65536. */
+  maxContentBytes?: number;
+  /**
+   * Largest SSE event kept in memory while it is being assembled. Bigger events are
+   * truncated to their start, which still identifies them. Default 1 MiB.
+   */
+  maxEventBytes?: number;
+  /** Return true to leave a request untouched (no spans, no timing). */
+  ignoreUrl?: (url: string) => boolean;
+}
