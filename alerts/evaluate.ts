@@ -1,0 +1,180 @@
+/*
+ * One evaluation of the alert rules: each rule's current value from the per-minute
+ * rollups (or the connections table for connection overhead), then its state machine
+ * inactive → pending → firing → resolved, with every change stored as an event.
+ */
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { bucketValue, histogramQuantiles } from '../db/histogram';
+import { filterConditions } from '../db/queries/filter';
+import { queryRows } from '../db/rows';
+import { alertRules, type AlertEvent, type AlertRule, type HistogramBuckets } from '../db/schema';
+import { breaches, ruleDefinition, type RuleDefinition, type RuleState, type Statistic } from './rule';
+import { recordEvaluation, type Transition } from './rules-store';
+
+const MINUTE_MS = 60_000;
+const QUANTILE: Partial<Record<Statistic, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+
+/**
+ * The span a rule reads. Rollups are per minute, so the window starts at the minute that
+ * holds now − window: rates then divide by exactly the time the summed buckets cover.
+ */
+export function evaluationWindow(windowSeconds: number, now: Date): { from: Date; to: Date; seconds: number } {
+  const from = Math.floor((now.getTime() - windowSeconds * 1000) / MINUTE_MS) * MINUTE_MS;
+  return { from: new Date(from), to: now, seconds: (now.getTime() - from) / 1000 };
+}
+
+interface RollupSums extends Record<string, unknown> {
+  responses: number;
+  errors: number;
+  with_output: number;
+  output_tokens: number;
+  generation_tokens: number;
+  generation_seconds: number;
+  ttft_sum_ms: number;
+  duration_sum_ms: number;
+  ttft_max_ms: number | null;
+  duration_max_ms: number | null;
+  itl_max_ms: number | null;
+  hist: HistogramBuckets | string | null;
+}
+
+const LATENCY_COLUMNS = {
+  ttft: { hist: 'ttft_hist', sum: 'ttft_sum_ms', count: 'with_output', max: 'ttft_max_ms' },
+  itl: { hist: 'itl_hist', sum: null, count: null, max: 'itl_max_ms' },
+  e2e: { hist: 'duration_hist', sum: 'duration_sum_ms', count: 'responses', max: 'duration_max_ms' },
+} as const;
+
+/** The mean of a histogram's values, within the histogram's relative accuracy. */
+function histogramMean(hist: HistogramBuckets): number | null {
+  let count = 0;
+  let total = 0;
+  for (const [key, n] of Object.entries(hist)) {
+    count += Number(n);
+    total += bucketValue(Number(key)) * Number(n);
+  }
+  return count > 0 ? total / count : null;
+}
+
+const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : null);
+const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+
+async function rollupValue(db: Db, rule: RuleDefinition, window: ReturnType<typeof evaluationWindow>): Promise<number | null> {
+  const latency = rule.metric === 'ttft' || rule.metric === 'itl' || rule.metric === 'e2e' ? LATENCY_COLUMNS[rule.metric] : null;
+  // Only a percentile needs a histogram merged in the database; the ITL mean reads one too,
+  // since rollups keep no ITL sum.
+  const needsHist = latency && (QUANTILE[rule.statistic] !== undefined || latency.sum === null);
+  const hist = needsHist ? sql`streamscope_hist_sum(${sql.identifier(latency.hist)})` : sql`null::jsonb`;
+  const [row] = await queryRows<RollupSums>(
+    db,
+    sql`select coalesce(sum(responses), 0)::float8 as responses,
+          coalesce(sum(errors), 0)::float8 as errors,
+          coalesce(sum(with_output), 0)::float8 as with_output,
+          coalesce(sum(output_tokens), 0)::float8 as output_tokens,
+          coalesce(sum(generation_tokens), 0)::float8 as generation_tokens,
+          coalesce(sum(generation_seconds), 0)::float8 as generation_seconds,
+          coalesce(sum(ttft_sum_ms), 0)::float8 as ttft_sum_ms,
+          coalesce(sum(duration_sum_ms), 0)::float8 as duration_sum_ms,
+          max(ttft_max_ms) as ttft_max_ms, max(duration_max_ms) as duration_max_ms, max(itl_max_ms) as itl_max_ms,
+          ${hist} as hist
+        from rollups_1m where ${filterConditions({ ...window, ...rule.filters }, sql`bucket`)}`,
+  );
+  const sums = Object.fromEntries(Object.entries(row).map(([key, value]) => [key, key === 'hist' ? value : numberOrNull(value)])) as RollupSums;
+  switch (rule.metric) {
+    case 'responses_per_second':
+      return sums.responses / window.seconds;
+    case 'error_rate':
+      return sums.responses > 0 ? (100 * sums.errors) / sums.responses : 0;
+    case 'tokens_per_second':
+      return rule.statistic === 'rate' ? sums.output_tokens / window.seconds : ratio(sums.generation_tokens, sums.generation_seconds);
+  }
+  if (!latency) throw new Error(`metric ${rule.metric} is not read from rollups`);
+  const histogram: HistogramBuckets = typeof sums.hist === 'string' ? JSON.parse(sums.hist) : (sums.hist ?? {});
+  const quantile = QUANTILE[rule.statistic];
+  if (quantile !== undefined) return histogramQuantiles(histogram, [quantile])[0];
+  if (rule.statistic === 'max') return sums[latency.max];
+  return latency.sum === null ? histogramMean(histogram) : ratio(sums[latency.sum], sums[latency.count]);
+}
+
+/** Handshake time (DNS + TCP + TLS + upgrade) per response the connections carried. */
+async function connectionOverhead(db: Db, rule: RuleDefinition, window: ReturnType<typeof evaluationWindow>): Promise<number | null> {
+  const overhead = sql`(coalesce(dns_ms, 0) + coalesce(tcp_ms, 0) + coalesce(tls_ms, 0) + coalesce(upgrade_ms, 0))`;
+  const value =
+    rule.statistic === 'max'
+      ? sql`max(${overhead} / greatest(coalesce(responses, 0), 1))`
+      : sql`sum(${overhead}) / nullif(sum(coalesce(responses, 0)), 0)`;
+  const [row] = await queryRows<{ value: number | null }>(
+    db,
+    sql`select (${value})::float8 as value from connections
+        where ${filterConditions({ ...window, ...rule.filters }, sql`opened_at`, ['service', 'transport'])}`,
+  );
+  return numberOrNull(row?.value);
+}
+
+/** The rule's value over its window ending at `now`; null when there was nothing to measure. */
+export function computeRuleValue(db: Db, rule: RuleDefinition, now: Date): Promise<number | null> {
+  const window = evaluationWindow(rule.windowSeconds, now);
+  return rule.metric === 'connection_overhead' ? connectionOverhead(db, rule, window) : rollupValue(db, rule, window);
+}
+
+/**
+ * The state machine. A breach starts pending and fires once it has lasted pendingSeconds
+ * (at once when that is 0); a pending rule that recovers goes back to inactive without
+ * ever notifying; a firing rule that recovers is resolved.
+ */
+export function nextTransition(
+  rule: { state: string; stateSince: Date | null; pendingSeconds: number },
+  breaching: boolean,
+  now: Date,
+): Transition | undefined {
+  const state = rule.state as RuleState;
+  if (breaching) {
+    if (state === 'inactive') return rule.pendingSeconds === 0 ? { to: 'firing', stored: 'firing' } : { to: 'pending', stored: 'pending' };
+    const pendingFor = now.getTime() - (rule.stateSince ?? now).getTime();
+    if (state === 'pending' && pendingFor >= rule.pendingSeconds * 1000) return { to: 'firing', stored: 'firing' };
+    return undefined;
+  }
+  if (state === 'pending') return { to: 'inactive', stored: 'inactive' };
+  if (state === 'firing') return { to: 'resolved', stored: 'inactive' };
+  return undefined;
+}
+
+export interface RuleEvaluation {
+  rule: AlertRule;
+  value: number | null;
+  /** The event stored when the state changed. */
+  event?: AlertEvent;
+}
+
+/** Evaluates one rule at `now` and stores the outcome. */
+export async function evaluateRule(db: Db, rule: AlertRule, now: Date): Promise<RuleEvaluation> {
+  const definition = ruleDefinition(rule);
+  const value = await computeRuleValue(db, definition, now);
+  const transition = nextTransition(rule, breaches(definition, value), now);
+  const event = await recordEvaluation(db, rule, value, now, transition);
+  return { rule, value, event };
+}
+
+export interface EvaluationOptions {
+  now: Date;
+  /** Called with each evaluation that changed state (after it is stored). */
+  onTransition?: (evaluation: Required<RuleEvaluation>) => void;
+  /** A rule whose evaluation fails is reported here and the others still run. */
+  onError?: (rule: AlertRule, error: unknown) => void;
+}
+
+/** Evaluates every enabled rule once. */
+export async function evaluateRules(db: Db, options: EvaluationOptions): Promise<RuleEvaluation[]> {
+  const rules = await db.select().from(alertRules).where(eq(alertRules.enabled, true));
+  const evaluations: RuleEvaluation[] = [];
+  for (const rule of rules) {
+    try {
+      const evaluation = await evaluateRule(db, rule, options.now);
+      evaluations.push(evaluation);
+      if (evaluation.event) options.onTransition?.({ ...evaluation, event: evaluation.event });
+    } catch (error) {
+      options.onError?.(rule, error);
+    }
+  }
+  return evaluations;
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, test } from 'node:test';
+import { asc } from 'drizzle-orm';
+import { RELATIVE_ACCURACY } from '../../db/histogram';
+import { alertEvents } from '../../db/schema';
+import { describeEachDatabase } from '../../test/support/databases';
+import { computeRuleValue, evaluationWindow } from '../evaluate';
+import { startAlertEvaluator, type AlertEvaluator } from '../evaluator';
+import { validateRule, type RuleDefinition, type RuleInput } from '../rule';
+import { insertRule } from '../rules-store';
+import { clearTables, Clock, connectionAt, ingest, responsesAt, startReceiver, TTFT_RULE, type Receiver } from './support';
+
+function definition(input: Partial<RuleInput>): RuleDefinition {
+  const validation = validateRule({ ...TTFT_RULE, ...input }, {});
+  if (!validation.ok) throw new Error(JSON.stringify(validation.errors));
+  return validation.rule;
+}
+
+const close = (actual: number | null, expected: number, tolerance = RELATIVE_ACCURACY) =>
+  assert.ok(actual !== null && Math.abs(actual - expected) <= expected * tolerance, `${actual} is not within ${tolerance * 100}% of ${expected}`);
+
+test('the window starts at the minute holding now − window, and rates divide by what it covers', () => {
+  const window = evaluationWindow(300, new Date(Date.UTC(2026, 0, 1, 12, 5, 30)));
+  assert.equal(window.from.toISOString(), '2026-01-01T12:00:00.000Z');
+  assert.equal(window.seconds, 330);
+});
+
+describeEachDatabase('alert rule values', (database) => {
+  beforeEach(() => clearTables(database().store));
+
+  test('every metric reads its rollups (or connections) over the window and the filters only', async () => {
+    const { store } = database();
+    const clock = new Clock();
+    const now = clock.now();
+    const recent = new Date(now.getTime() - 10_000);
+    await ingest(
+      store,
+      [
+        ...responsesAt(recent, 90, { ttftMs: 100, durationMs: 600 }),
+        ...responsesAt(recent, 10, { ttftMs: 900, durationMs: 1500, status: 'error' }),
+        // Outside the filter (another transport) and outside the window (an hour ago).
+        ...responsesAt(recent, 50, { ttftMs: 5000, transport: 'sse' }),
+        ...responsesAt(new Date(now.getTime() - 3600_000), 50, { ttftMs: 5000 }),
+      ],
+      [connectionAt(recent, { responses: 10 }), connectionAt(recent, { responses: 0, dnsMs: 100 }), connectionAt(recent, { transport: 'sse', tlsMs: 999 })],
+    );
+    const value = (input: Partial<RuleInput>) => computeRuleValue(store.db, definition({ window: '5m', ...input }), now);
+    const windowSeconds = evaluationWindow(300, now).seconds;
+
+    close(await value({ statistic: 'p50' }), 100);
+    close(await value({ statistic: 'p99' }), 900);
+    assert.equal(await value({ statistic: 'max' }), 900);
+    close((await value({ statistic: 'avg' }))!, (90 * 100 + 10 * 900) / 100, 1e-9);
+    close((await value({ metric: 'e2e', statistic: 'avg' }))!, (90 * 600 + 10 * 1500) / 100, 1e-9);
+    close(await value({ metric: 'itl', statistic: 'p99' }), 20);
+    close(await value({ metric: 'itl', statistic: 'avg' }), 15);
+    assert.equal(await value({ metric: 'error_rate', statistic: 'rate', threshold: 5 }), 10);
+    assert.equal(await value({ metric: 'responses_per_second', statistic: 'rate', threshold: 1 }), 100 / windowSeconds);
+    assert.equal(await value({ metric: 'tokens_per_second', statistic: 'rate', threshold: 1 }), (100 * 50) / windowSeconds);
+    // Each response streams 50 tokens between its first output at ttft and its end.
+    close((await value({ metric: 'tokens_per_second', statistic: 'avg', threshold: 1 }))!, (100 * 50) / (90 * 0.5 + 10 * 0.6), 1e-9);
+    // Two websocket connections, 100 + 195 ms of handshakes, 10 responses carried between them.
+    assert.equal(await value({ metric: 'connection_overhead', statistic: 'avg', threshold: 1 }), 29.5);
+    assert.equal(await value({ metric: 'connection_overhead', statistic: 'max', threshold: 1 }), 195);
+  });
+
+  test('no traffic is no value for latencies and zero for rates', async () => {
+    const { store } = database();
+    const now = new Clock().now();
+    assert.equal(await computeRuleValue(store.db, definition({}), now), null);
+    assert.equal(await computeRuleValue(store.db, definition({ metric: 'responses_per_second', statistic: 'rate', threshold: 1 }), now), 0);
+    assert.equal(await computeRuleValue(store.db, definition({ metric: 'error_rate', statistic: 'rate', threshold: 1 }), now), 0);
+  });
+});
+
+describeEachDatabase('alert evaluation', (database) => {
+  let receiver: Receiver;
+  let evaluator: AlertEvaluator;
+  let clock: Clock;
+
+  beforeEach(async () => {
+    await clearTables(database().store);
+    receiver = await startReceiver();
+    clock = new Clock();
+    evaluator = startAlertEvaluator({ store: database().store, intervalMs: 3600_000, now: clock.now });
+  });
+  afterEach(async () => {
+    await evaluator.stop();
+    await receiver.close();
+  });
+
+  const events = () => database().store.db.select().from(alertEvents).orderBy(asc(alertEvents.id));
+
+  test('data crossing the threshold fires a webhook; data that recovers resolves it', async () => {
+    const { store } = database();
+    const rule = await insertRule(store.db, definition({ webhooks: [{ url: receiver.url }] }));
+    await ingest(store, responsesAt(clock.recent(), 20, { ttftMs: 120 }));
+    await evaluator.tick();
+    assert.equal(receiver.requests.length, 0, 'a healthy rule notifies nobody');
+
+    clock.advance(30);
+    await ingest(store, responsesAt(clock.recent(), 20, { ttftMs: 480 }));
+    await evaluator.tick();
+    await evaluator.idle();
+    assert.equal(receiver.requests.length, 1);
+    const firing = receiver.requests[0].body;
+    assert.equal(firing.state, 'firing');
+    assert.equal(firing.threshold, 300);
+    assert.equal(firing.unit, 'ms');
+    close(firing.value as number, 480);
+    assert.match(firing.summary as string, /^FIRING: websocket ttft p99 — value 4\d\d ms; condition TTFT p99 > 300 ms over 1m/);
+    assert.deepEqual((firing.rule as { id: number }).id, rule.id);
+
+    // The slow minute leaves the window; only fast responses remain.
+    clock.advance(120);
+    await ingest(store, responsesAt(clock.recent(), 20, { ttftMs: 110 }));
+    await evaluator.tick();
+    await evaluator.idle();
+    assert.deepEqual(receiver.requests.map((r) => r.body.state), ['firing', 'resolved']);
+
+    const history = await events();
+    assert.deepEqual(history.map((e) => [e.fromState, e.toState]), [['inactive', 'firing'], ['firing', 'resolved']]);
+    close(history[0].value, 480);
+    assert.deepEqual(history.map((e) => e.deliveries), [
+      [{ url: receiver.url, ok: true, status: 200, attempts: 1 }],
+      [{ url: receiver.url, ok: true, status: 200, attempts: 1 }],
+    ]);
+  });
+
+  test('a breach fires only once it has lasted the pending duration; a shorter one never notifies', async () => {
+    const { store } = database();
+    await insertRule(store.db, definition({ pending: '2m', window: '1m', webhooks: [{ url: receiver.url }] }));
+    const breach = () => ingest(store, responsesAt(clock.recent(), 5, { ttftMs: 700 }));
+
+    // A one-minute blip: pending, then back to inactive.
+    await breach();
+    await evaluator.tick();
+    clock.advance(150);
+    await evaluator.tick();
+
+    // A sustained breach, evaluated every minute.
+    const states: string[] = [];
+    for (let minute = 0; minute < 4; minute++) {
+      await breach();
+      await evaluator.tick();
+      const [rule] = await store.db.query.alertRules.findMany();
+      states.push(rule.state);
+      clock.advance(60);
+    }
+    await evaluator.idle();
+    assert.deepEqual(states, ['pending', 'pending', 'firing', 'firing']);
+    assert.deepEqual((await events()).map((e) => e.toState), ['pending', 'inactive', 'pending', 'firing']);
+    assert.deepEqual(receiver.requests.map((r) => r.body.state), ['firing']);
+  });
+
+  test('a disabled rule is not evaluated', async () => {
+    const { store } = database();
+    await insertRule(store.db, { ...definition({ webhooks: [{ url: receiver.url }] }), enabled: false });
+    await ingest(store, responsesAt(clock.recent(), 5, { ttftMs: 900 }));
+    const { evaluations } = await evaluator.tick();
+    assert.equal(evaluations.length, 0);
+    assert.equal((await events()).length, 0);
+  });
+});
