@@ -16,10 +16,16 @@ export async function streamOverSse(client: OpenAI, request: ResponseRequest, ne
       { ...request, stream: true },
       newConnection ? { headers: { connection: 'close' } } : undefined,
     );
+    let timing: StreamTiming | null = null;
+    // Read to the end even after the terminal event: leaving the loop early aborts the request,
+    // and an aborted body costs the connection its keep-alive.
     for await (const event of stream) {
-      if (recorder.observe(event)) return recorder.finish(terminalError(event));
+      if (recorder.observe(event)) timing = recorder.finish(terminalError(event));
     }
-    return recorder.finish('stream ended without a terminal event');
+    // undici hands the connection back to its pool a macrotask after the body ends; without
+    // this yield a caller's next request would find it busy and open another.
+    await new Promise((resolve) => setImmediate(resolve));
+    return timing ?? recorder.finish('stream ended without a terminal event');
   } catch (error) {
     return recorder.finish(error instanceof Error ? error.message : String(error));
   }
