@@ -6,7 +6,7 @@
  */
 import type { Store } from '../db/client';
 import type { AlertEvent, AlertRule } from '../db/schema';
-import { describeCondition, ruleDefinition, toRuleInput, validateRule, type FieldError } from './rule';
+import { describeCondition, ruleDefinition, toRuleInput, validateRule, type Env, type FieldError } from './rule';
 import { deleteRule, getRule, insertRule, listEvents, listRules, updateRule } from './rules-store';
 import { sendTestNotification, type DeliveryOptions } from './notify';
 
@@ -19,7 +19,7 @@ export interface ApiResponse {
 export type RuleId = string | number;
 
 export interface AlertsApiOptions {
-  env?: NodeJS.ProcessEnv;
+  env?: Env;
   now?: () => Date;
   delivery?: DeliveryOptions;
 }

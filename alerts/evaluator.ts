@@ -9,13 +9,14 @@ import postgres from 'postgres';
 import type { Store } from '../db/client';
 import { evaluateRules, type RuleEvaluation } from './evaluate';
 import { createNotifier, type DeliveryOptions } from './notify';
+import type { Env } from './rule';
 
 /** Any fixed pair of 32-bit keys; the two-key form makes the lock easy to find in pg_locks. */
 const LOCK_KEYS = [7_163_254, 5] as const;
 
 export const DEFAULT_INTERVAL_SECONDS = 30;
 
-export function alertIntervalMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+export function alertIntervalMsFromEnv(env: Env = process.env): number {
   const seconds = Number(env.STREAMSCOPE_ALERT_INTERVAL_SECONDS);
   return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_INTERVAL_SECONDS) * 1000;
 }

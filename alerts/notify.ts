@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/client';
 import type { AlertRule } from '../db/schema';
-import { describeCondition, formatValue, METRIC_SPECS, ruleDefinition, toRuleInput, webhookAllowlist, webhookUrlProblem, type WebhookTarget } from './rule';
+import { describeCondition, formatValue, METRIC_SPECS, ruleDefinition, toRuleInput, webhookAllowlist, webhookUrlProblem, type Env, type WebhookTarget } from './rule';
 import { recordDeliveries, type Delivery } from './rules-store';
 
 export type NotificationState = 'firing' | 'resolved' | 'test';
@@ -26,7 +26,7 @@ export interface DeliveryOptions {
   backoffMs?: number;
   /** How to wait between attempts (tests record the waits instead of sleeping). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  env?: NodeJS.ProcessEnv;
+  env?: Env;
 }
 
 const DEFAULTS = { timeoutMs: 5000, retries: 3, backoffMs: 1000 };

@@ -16,6 +16,8 @@ export type Statistic = (typeof STATISTICS)[number];
 export type Comparison = (typeof COMPARISONS)[number];
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 export type Unit = 'ms' | 'tokens/s' | 'responses/s' | '%';
+/** Environment variables; process.env by default. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /** The state stored on a rule; 'resolved' exists only as an event (firing → resolved → inactive). */
 export type RuleState = 'inactive' | 'pending' | 'firing';
@@ -128,7 +130,7 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Host patterns from STREAMSCOPE_WEBHOOK_ALLOWLIST ("hooks.slack.com,*.example.com"); empty allows any host. */
-export function webhookAllowlist(env: NodeJS.ProcessEnv = process.env): string[] {
+export function webhookAllowlist(env: Env = process.env): string[] {
   return (env.STREAMSCOPE_WEBHOOK_ALLOWLIST ?? '')
     .split(',')
     .map((host) => host.trim().toLowerCase())
@@ -255,7 +257,7 @@ function parseDurationField(field: string, value: unknown, min: number, errors: 
  * Checks a rule from an untrusted source and normalises it. Every problem is reported,
  * each naming its field, so a form can show all of them next to their inputs at once.
  */
-export function validateRule(input: unknown, env: NodeJS.ProcessEnv = process.env): Validation {
+export function validateRule(input: unknown, env: Env = process.env): Validation {
   if (!isRecord(input)) return { ok: false, errors: [{ field: '', message: 'a rule must be a JSON object' }] };
   const errors: FieldError[] = [];
   for (const key of Object.keys(input)) {

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Db, Store } from '../db/client';
-import { ruleDefinition, validateRule, type FieldError, type RuleDefinition } from './rule';
+import { ruleDefinition, validateRule, type Env, type FieldError, type RuleDefinition } from './rule';
 import { deleteRule, insertRule, listRules, updateRule } from './rules-store';
 
 export interface ApplySummary {
@@ -40,7 +40,7 @@ function canonical(value: unknown): string {
 }
 
 /** Parses and validates a rules file's text: `{ "rules": [...] }` or a bare list. */
-export function parseRulesFile(path: string, text: string, env: NodeJS.ProcessEnv = process.env): RuleDefinition[] {
+export function parseRulesFile(path: string, text: string, env: Env = process.env): RuleDefinition[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -97,7 +97,7 @@ export async function applyRules(db: Db, rules: RuleDefinition[], options: { pru
 }
 
 /** Reads, validates and applies a rules file; throws RulesFileError naming each bad field. */
-export async function applyRulesFile(store: Store, path: string, options: { prune?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ApplySummary> {
+export async function applyRulesFile(store: Store, path: string, options: { prune?: boolean; env?: Env } = {}): Promise<ApplySummary> {
   const rules = parseRulesFile(path, await readFile(path, 'utf8'), options.env);
   return applyRules(store.db, rules, { prune: options.prune });
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeCondition, formatDuration, parseDuration, validateRule, type FieldError } from '../rule';
+import { describeCondition, formatDuration, parseDuration, validateRule, type Env, type FieldError } from '../rule';
 import { TTFT_RULE } from './support';
 
-function errorsOf(input: unknown, env: NodeJS.ProcessEnv = {}): FieldError[] {
+function errorsOf(input: unknown, env: Env = {}): FieldError[] {
   const validation = validateRule(input, env);
   assert.equal(validation.ok, false, 'expected the rule to be rejected');
   return validation.ok ? [] : validation.errors;
