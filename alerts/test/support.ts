@@ -78,6 +78,7 @@ export interface ReceivedRequest {
  */
 export async function startReceiver(respond: (n: number) => number | 'hang' = () => 200) {
   const requests: ReceivedRequest[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -86,12 +87,17 @@ export async function startReceiver(respond: (n: number) => number | 'hang' = ()
       requests.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
       const status = respond(n);
       if (status !== 'hang') res.writeHead(status).end();
+      for (const waiter of waiters.filter((w) => requests.length >= w.count)) waiter.resolve();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     requests,
+    /** Resolves once `count` requests have arrived. */
+    received(count: number): Promise<void> {
+      return requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
