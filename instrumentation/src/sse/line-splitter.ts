@@ -36,7 +36,7 @@ export class SseLineSplitter {
     }
     this.partial = start === 0 ? text : text.slice(start);
     if (this.partial.length > this.maxEventChars) {
-      this.line(this.partial.slice(0, TRUNCATED_HEAD_CHARS));
+      this.line(this.partial.slice(0, Math.min(TRUNCATED_HEAD_CHARS, this.maxEventChars)));
       this.partial = '';
       this.skippingLine = true;
     }

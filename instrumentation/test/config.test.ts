@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ATTR_GEN_AI_INPUT_MESSAGES, ATTR_GEN_AI_OUTPUT_MESSAGES, METRIC_GEN_AI_CLIENT_OPERATION_DURATION, METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK, METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK, METRIC_GEN_AI_CLIENT_TOKEN_USAGE } from '@opentelemetry/semantic-conventions/incubating';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import OpenAI from 'openai';
+import { RESPONSE } from '../src/contract.ts';
+import { MockModelServer, MOCK_MODEL } from './utils/mock-model-server.ts';
+import { eventually, setupTelemetry } from './utils/telemetry.ts';
+
+const TOKENS = 8;
+
+describe('configuration and metrics', () => {
+  const telemetry = setupTelemetry();
+  let server: MockModelServer;
+  let client: OpenAI;
+  before(async () => {
+    server = await new MockModelServer().listen();
+    client = new OpenAI({ apiKey: 'test', baseURL: `${server.httpURL}/v1`, maxRetries: 0 });
+  });
+  after(async () => {
+    telemetry.instrumentation.disable();
+    await server.close();
+  });
+
+  async function streamOnce() {
+    const spansBefore = telemetry.responses().length;
+    const stream = await client.responses.create({ model: MOCK_MODEL, input: 'secret prompt', stream: true });
+    for await (const event of stream) void event;
+    return eventually(() => telemetry.responses()[spansBefore]);
+  }
+
+  it('records no prompt or completion text and no token events by default', async () => {
+    const span = await streamOnce();
+    assert.equal(span.attributes[ATTR_GEN_AI_INPUT_MESSAGES], undefined);
+    assert.equal(span.attributes[ATTR_GEN_AI_OUTPUT_MESSAGES], undefined);
+    assert.equal(span.events.length, 0);
+  });
+
+  it('caps token offsets while keeping the chunk count exact', async () => {
+    telemetry.instrumentation.setConfig({ maxTokenOffsets: 3 });
+    const span = await streamOnce();
+    assert.equal((span.attributes[RESPONSE.TOKEN_OFFSETS_US] as number[]).length, 3);
+    assert.equal(span.attributes[RESPONSE.OUTPUT_CHUNKS], TOKENS);
+    telemetry.instrumentation.setConfig({});
+  });
+
+  it('adds one span event per chunk and captures text when opted in', async () => {
+    telemetry.instrumentation.setConfig({ tokenEvents: true, captureContent: true });
+    const span = await streamOnce();
+    assert.equal(span.events.length, TOKENS);
+    assert.match(String(span.attributes[ATTR_GEN_AI_INPUT_MESSAGES]), /secret prompt/);
+    const output = JSON.parse(String(span.attributes[ATTR_GEN_AI_OUTPUT_MESSAGES]));
+    assert.equal(output[0].parts[0].content, server.scheduleFor(server.sent.length - 1).tokens.join(''));
+    telemetry.instrumentation.setConfig({});
+  });
+
+  it('records the GenAI client histograms', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    telemetry.instrumentation.setMeterProvider(meterProvider);
+    await streamOnce();
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((m) => m.scopeMetrics.flatMap((s) => s.metrics)) as HistogramMetricData[];
+    const count = (name: string) => metrics.find((m) => m.descriptor.name === name)?.dataPoints.reduce((n, p) => n + p.value.count, 0);
+    assert.equal(count(METRIC_GEN_AI_CLIENT_OPERATION_DURATION), 1);
+    assert.equal(count(METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK), 1);
+    assert.equal(count(METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK), TOKENS - 1);
+    assert.equal(count(METRIC_GEN_AI_CLIENT_TOKEN_USAGE), 2, 'input and output');
+    await meterProvider.shutdown();
+  });
+});
