@@ -6,15 +6,9 @@ import { alertEvents } from '../../db/schema';
 import { describeEachDatabase } from '../../test/support/databases';
 import { computeRuleValue, evaluationWindow } from '../evaluate';
 import { startAlertEvaluator, type AlertEvaluator } from '../evaluator';
-import { validateRule, type RuleDefinition, type RuleInput } from '../rule';
+import type { RuleInput } from '../rule';
 import { insertRule } from '../rules-store';
-import { clearTables, Clock, connectionAt, ingest, responsesAt, startReceiver, TTFT_RULE, type Receiver } from './support';
-
-function definition(input: Partial<RuleInput>): RuleDefinition {
-  const validation = validateRule({ ...TTFT_RULE, ...input }, {});
-  if (!validation.ok) throw new Error(JSON.stringify(validation.errors));
-  return validation.rule;
-}
+import { clearTables, Clock, connectionAt, definition, ingest, responsesAt, startReceiver, type Receiver } from './support';
 
 const close = (actual: number | null, expected: number, tolerance = RELATIVE_ACCURACY) =>
   assert.ok(actual !== null && Math.abs(actual - expected) <= expected * tolerance, `${actual} is not within ${tolerance * 100}% of ${expected}`);

@@ -6,9 +6,8 @@ import { openStore, type Store } from '../../db/client';
 import { alertEvents, alertRules } from '../../db/schema';
 import { describeEachDatabase } from '../../test/support/databases';
 import { alertIntervalMsFromEnv, DEFAULT_INTERVAL_SECONDS, startAlertEvaluator, type AlertEvaluator } from '../evaluator';
-import { validateRule } from '../rule';
 import { insertRule } from '../rules-store';
-import { clearTables, Clock, ingest, responsesAt, startReceiver, TTFT_RULE, type Receiver } from './support';
+import { clearTables, Clock, definition, ingest, responsesAt, startReceiver, type Receiver } from './support';
 
 const HOUR_MS = 3600_000;
 
@@ -26,6 +25,14 @@ describeEachDatabase('alert evaluator', (database) => {
   };
   let receiver: Receiver | undefined;
 
+  /** The suite's store and a second one on the same database, as two collectors would have. */
+  const twoCollectors = async () => {
+    const other = await openStore({ databaseUrl: database().databaseUrl, maxConnections: 2 });
+    stops.push(() => other.close());
+    const clock = new Clock();
+    return { first: start(database().store, clock), second: start(other, clock) };
+  };
+
   beforeEach(() => clearTables(database().store));
   afterEach(async () => {
     while (stops.length) await stops.pop()!();
@@ -35,15 +42,8 @@ describeEachDatabase('alert evaluator', (database) => {
 
   test('with two collectors on one database exactly one evaluates; when it stops the other takes over', async (t) => {
     if (database().kind !== 'postgres') return t.skip('PGlite is single-process');
-    const other = await openStore({ databaseUrl: database().databaseUrl, maxConnections: 2 });
-    stops.push(() => other.close());
-    const clock = new Clock();
-    const validation = validateRule(TTFT_RULE, {});
-    assert.ok(validation.ok);
-    await insertRule(database().store.db, validation.rule);
-
-    const first = start(database().store, clock);
-    const second = start(other, clock);
+    await insertRule(database().store.db, definition());
+    const { first, second } = await twoCollectors();
     assert.equal((await first.tick()).leader, true);
     assert.equal((await second.tick()).leader, false);
     assert.equal((await first.tick()).evaluations.length, 1, 'the leader keeps evaluating on later ticks');
@@ -57,11 +57,7 @@ describeEachDatabase('alert evaluator', (database) => {
 
   test('a leader whose database session dies loses the lock, and the other collector takes over', async (t) => {
     if (database().kind !== 'postgres') return t.skip('PGlite is single-process');
-    const other = await openStore({ databaseUrl: database().databaseUrl, maxConnections: 2 });
-    stops.push(() => other.close());
-    const clock = new Clock();
-    const first = start(database().store, clock);
-    const second = start(other, clock);
+    const { first, second } = await twoCollectors();
     assert.equal((await first.tick()).leader, true);
 
     const admin = postgres(database().databaseUrl!, { max: 1, onnotice: () => {} });
@@ -79,9 +75,7 @@ describeEachDatabase('alert evaluator', (database) => {
     const { store } = database();
     receiver = await startReceiver(() => 'hang');
     const clock = new Clock();
-    const validation = validateRule({ ...TTFT_RULE, webhooks: [receiver.url] }, {});
-    assert.ok(validation.ok);
-    const rule = await insertRule(store.db, validation.rule);
+    const rule = await insertRule(store.db, definition({ webhooks: [receiver.url] }));
     const evaluator = start(store, clock, { timeoutMs: HOUR_MS });
 
     await ingest(store, responsesAt(clock.recent(), 5, { ttftMs: 900 }));

@@ -8,7 +8,7 @@ import type { Store } from '../../db/client';
 import { writeBatch } from '../../db/ingest';
 import { sql } from 'drizzle-orm';
 import type { AlertRule, NewConnectionRow, NewResponseRow } from '../../db/schema';
-import { validateRule, type RuleInput } from '../rule';
+import { validateRule, type RuleDefinition, type RuleInput } from '../rule';
 
 /** Half a minute into a minute, so a window's first bucket is never the current one. */
 export const START = Date.UTC(2026, 10, 27, 10, 0, 30);
@@ -122,13 +122,18 @@ export const TTFT_RULE: RuleInput = {
   filters: { transport: 'websocket' },
 };
 
+/** TTFT_RULE with changes, validated. */
+export function definition(input: Partial<RuleInput> = {}): RuleDefinition {
+  const validation = validateRule({ ...TTFT_RULE, ...input }, {});
+  if (!validation.ok) throw new Error(JSON.stringify(validation.errors));
+  return validation.rule;
+}
+
 /** A stored-looking rule row, for code that takes one without a database. */
 export function ruleRow(input: Partial<RuleInput> = {}, row: Partial<AlertRule> = {}): AlertRule {
-  const validation = validateRule({ ...TTFT_RULE, ...input });
-  if (!validation.ok) throw new Error(JSON.stringify(validation.errors));
   const at = new Date(START);
   return {
-    id: 1, ...validation.rule, state: 'inactive', stateSince: null, lastValue: null, lastEvaluatedAt: null,
+    id: 1, ...definition(input), state: 'inactive', stateSince: null, lastValue: null, lastEvaluatedAt: null,
     createdAt: at, updatedAt: at, ...row,
   };
 }
