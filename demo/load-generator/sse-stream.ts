@@ -4,17 +4,22 @@ import { StreamTimingRecorder, terminalError, type StreamTiming } from './stream
 
 export type ResponseRequest = Omit<ResponseCreateParamsBase, 'stream'>;
 
+export interface SseStreamOptions {
+  /** Ask for the connection to close afterwards, so the next request pays for a fresh one. */
+  newConnection?: boolean;
+  signal?: AbortSignal;
+}
+
 /**
  * Streams one response over HTTP/SSE (`POST /v1/responses`, `stream: true`) with the official
- * client, timing every delta as the client hands it over. `newConnection` asks for the
- * connection to close afterwards, so the next request pays for a fresh one.
+ * client, timing every delta as the client hands it over.
  */
-export async function streamOverSse(client: OpenAI, request: ResponseRequest, newConnection: boolean): Promise<StreamTiming> {
+export async function streamOverSse(client: OpenAI, request: ResponseRequest, options: SseStreamOptions = {}): Promise<StreamTiming> {
   const recorder = new StreamTimingRecorder();
   try {
     const stream = await client.responses.create(
       { ...request, stream: true },
-      newConnection ? { headers: { connection: 'close' } } : undefined,
+      { signal: options.signal, headers: options.newConnection ? { connection: 'close' } : undefined },
     );
     let timing: StreamTiming | null = null;
     // Read to the end even after the terminal event: leaving the loop early aborts the request,

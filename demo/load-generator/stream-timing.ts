@@ -13,9 +13,11 @@ export interface StreamTiming {
 
 /** Collects one response's timing from the event types both Responses transports share. */
 export class StreamTimingRecorder {
-  readonly sentAt = performance.now();
   readonly tokenArrivals: number[] = [];
   responseId: string | null = null;
+
+  /** `sentAt` defaults to now; pass an earlier time to charge a connection opened for this response. */
+  constructor(readonly sentAt = performance.now()) {}
 
   /** Returns true once `type` ends the response. */
   observe(event: { type: string; response?: { id?: string } }): boolean {

@@ -30,10 +30,11 @@ export function isOpen(socket: ResponsesWS): boolean {
 
 /**
  * Streams one response over an open Responses WebSocket. The socket must have no other
- * response in flight: every server event on it is attributed to this one.
+ * response in flight: every server event on it is attributed to this one. `startedAt` lets a
+ * caller that opened the socket for this response count the handshake in its latency.
  */
-export function streamOverWebSocket(socket: ResponsesWS, request: ResponseRequest): Promise<StreamTiming> {
-  const recorder = new StreamTimingRecorder();
+export function streamOverWebSocket(socket: ResponsesWS, request: ResponseRequest, startedAt?: number): Promise<StreamTiming> {
+  const recorder = new StreamTimingRecorder(startedAt);
   return new Promise((resolve) => {
     const settle = (timing: StreamTiming) => {
       socket.off('event', onEvent);

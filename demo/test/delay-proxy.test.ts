@@ -112,7 +112,7 @@ describe('delay proxy in front of the mock model server', () => {
     proxy = await createDelayProxy({ target: { host: '127.0.0.1', port: mock.port }, rttMs: RTT_MS });
     client = new OpenAI({ baseURL: `http://127.0.0.1:${proxy.port}/v1`, apiKey: 'test', maxRetries: 0 });
     // Load the client's lazily imported code outside the timed requests.
-    await streamOverSse(new OpenAI({ baseURL: mock.url, apiKey: 'test', maxRetries: 0 }), { model: 'm', input: 'warm' }, true);
+    await streamOverSse(new OpenAI({ baseURL: mock.url, apiKey: 'test', maxRetries: 0 }), { model: 'm', input: 'warm' });
   });
   after(async () => {
     await proxy.close();
@@ -122,8 +122,8 @@ describe('delay proxy in front of the mock model server', () => {
   const ttft = (timing: { tokenArrivals: number[]; sentAt: number }) => timing.tokenArrivals[0] - timing.sentAt;
 
   test('SSE on a new connection pays TCP + request round trips; on a kept-alive one, the request only', async () => {
-    assertAbout(ttft(await streamOverSse(client, { model: 'm', input: 'x' }, false)), TTFT_MS + 2 * RTT_MS, 'TTFT on a new connection');
-    assertAbout(ttft(await streamOverSse(client, { model: 'm', input: 'x' }, false)), TTFT_MS + RTT_MS, 'TTFT on a reused connection');
+    assertAbout(ttft(await streamOverSse(client, { model: 'm', input: 'x' })), TTFT_MS + 2 * RTT_MS, 'TTFT on a new connection');
+    assertAbout(ttft(await streamOverSse(client, { model: 'm', input: 'x' })), TTFT_MS + RTT_MS, 'TTFT on a reused connection');
   });
 
   test('a WebSocket pays TCP + upgrade once, then one round trip per response', async () => {

@@ -41,7 +41,7 @@ describe('mock model server', () => {
     client = new OpenAI({ baseURL: server.url, apiKey: 'test', maxRetries: 0 });
     // The first request of a process pays for lazy module loading and JIT, which is client
     // time the server's schedule cannot account for.
-    await streamOverSse(client, request, false);
+    await streamOverSse(client, request);
     const socket = await openResponsesSocket(client);
     await streamOverWebSocket(socket, request);
     socket.close();
@@ -50,7 +50,7 @@ describe('mock model server', () => {
 
   test('SSE streams follow the injected schedule', async () => {
     for (let i = 0; i < 3; i++) {
-      const timing = await streamOverSse(client, request, false);
+      const timing = await streamOverSse(client, request);
       assertFollowsSchedule(timing, server.scheduleFor(timing.responseId ?? ''));
     }
   });
@@ -164,7 +164,7 @@ describe('mock model server error injection', () => {
   after(() => server.close());
 
   test('streams end with response.failed over SSE and WebSocket', async () => {
-    assert.equal((await streamOverSse(client, { model: 'm', input: 'x' }, false)).error, 'response.failed');
+    assert.equal((await streamOverSse(client, { model: 'm', input: 'x' })).error, 'response.failed');
     const socket = await openResponsesSocket(client);
     assert.equal((await streamOverWebSocket(socket, { model: 'm', input: 'x' })).error, 'response.failed');
     socket.close();
