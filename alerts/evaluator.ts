@@ -85,7 +85,8 @@ export function startAlertEvaluator(options: AlertEvaluatorOptions): AlertEvalua
   const intervalMs = options.intervalMs ?? alertIntervalMsFromEnv();
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? ((error: unknown) => console.error('streamscope alerts:', error));
-  const leadership = store.driver === 'postgres' && store.databaseUrl ? advisoryLockLeadership(store.databaseUrl) : soleLeadership;
+  if (store.driver === 'postgres' && !store.databaseUrl) throw new Error('the alert evaluator needs the store\'s databaseUrl to hold its lock');
+  const leadership = store.driver === 'postgres' ? advisoryLockLeadership(store.databaseUrl!) : soleLeadership;
   const notifier = createNotifier(store.db, { ...options.delivery, onError });
   let running: Promise<TickResult> = Promise.resolve({ leader: false, evaluations: [] });
   let timer: NodeJS.Timeout | undefined;

@@ -58,7 +58,8 @@ export function notificationSummary(notification: Notification): string {
 export function notificationBody(notification: Notification, format: WebhookTarget['format']): unknown {
   const summary = notificationSummary(notification);
   if (format === 'slack') return { text: summary };
-  const rule = toRuleInput(ruleDefinition(notification.rule));
+  // Webhook URLs are secrets (a Slack URL is its own credential): no receiver sees the others.
+  const { webhooks: _webhooks, ...rule } = toRuleInput(ruleDefinition(notification.rule));
   return {
     rule: { id: notification.rule.id, ...rule },
     state: notification.state,

@@ -69,13 +69,13 @@ describe('deliverWebhook', () => {
 
   test('the JSON format carries the rule, state, value, threshold, unit, time and summary', async () => {
     receiver = await startReceiver();
-    await deliverWebhook({ url: receiver.url, format: 'json' }, firing());
+    await deliverWebhook({ url: receiver.url, format: 'json' }, { ...firing(), rule: ruleRow({ webhooks: [receiver.url] }) });
     const { body, headers } = receiver.requests[0];
     assert.equal(headers['content-type'], 'application/json');
     assert.deepEqual(Object.keys(body), ['rule', 'state', 'value', 'threshold', 'unit', 'at', 'summary']);
     assert.deepEqual(body.rule, {
       id: 1, name: 'websocket ttft p99', metric: 'ttft', statistic: 'p99', comparison: '>', threshold: 300, unit: 'ms',
-      window: '1m', pending: '0s', filters: { transport: 'websocket' }, webhooks: [], enabled: true,
+      window: '1m', pending: '0s', filters: { transport: 'websocket' }, enabled: true,
     });
     assert.equal(body.at, new Date(START).toISOString());
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { describeEachDatabase } from '../../test/support/databases';
+import { runAlertsCli } from '../cli';
 import type { RuleInput } from '../rule';
 import { applyRulesFile, RulesFileError } from '../rules-file';
 import { listRules } from '../rules-store';
@@ -72,5 +73,36 @@ describeEachDatabase('applyRulesFile', (database) => {
   test('a file that is not JSON, or holds no list of rules, says so', async () => {
     await assert.rejects(applyRulesFile(database().store, await rulesFile('rules:\n  - name: x')), /is not valid JSON/);
     await assert.rejects(applyRulesFile(database().store, await rulesFile({ alerts: [] })), /rules must be a list of rules/);
+  });
+});
+
+describeEachDatabase('alerts command', (database) => {
+  beforeEach(() => clearTables(database().store));
+
+  async function run(...args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runAlertsCli(args, { store: database().store, out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out, err };
+  }
+
+  test('apply prints what changed, list prints each rule, a bad file prints each field and exits 1', async () => {
+    const path = await rulesFile([TTFT_RULE, ERROR_RATE]);
+    assert.deepEqual(await run('apply', path, '--prune'), { code: 0, out: ['created (2): websocket ttft p99, error rate'], err: [] });
+    assert.deepEqual((await run('list')).out, [
+      'inactive\terror rate\terror rate > 5% over 5m',
+      'inactive\twebsocket ttft p99\tTTFT p99 > 300 ms over 1m (transport=websocket)',
+    ]);
+    const bad = await rulesFile([{ ...TTFT_RULE, window: 'soon' }]);
+    assert.deepEqual(await run('apply', bad), {
+      code: 1,
+      out: [],
+      err: [`${bad}: nothing applied`, '  rules[0].window: must be a duration such as "30s", "5m", "1h" or a number of seconds'],
+    });
+  });
+
+  test('a malformed command prints the usage and exits 2', async () => {
+    assert.equal((await run('apply')).code, 2);
+    assert.equal((await run('remove', 'x')).code, 2);
   });
 });
