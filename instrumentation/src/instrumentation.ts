@@ -82,28 +82,26 @@ export class StreamscopeInstrumentation extends InstrumentationBase<StreamscopeI
   }
 
   protected override _updateMetricInstruments(): void {
+    const seconds = (name: string, description: string, buckets: number[]) =>
+      this.meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } });
     this._instruments = {
-      operationDuration: this.meter.createHistogram(METRIC_GEN_AI_CLIENT_OPERATION_DURATION, {
-        description: 'GenAI operation duration.',
-        unit: 's',
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
-      }),
+      operationDuration: seconds(METRIC_GEN_AI_CLIENT_OPERATION_DURATION, 'GenAI operation duration.', DURATION_BUCKETS_S),
       tokenUsage: this.meter.createHistogram(METRIC_GEN_AI_CLIENT_TOKEN_USAGE, {
         description: 'Number of input and output tokens used.',
         unit: '{token}',
         valueType: ValueType.INT,
         advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
       }),
-      timeToFirstChunk: this.meter.createHistogram(METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK, {
-        description: 'Time from the request to the first output chunk.',
-        unit: 's',
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
-      }),
-      timePerOutputChunk: this.meter.createHistogram(METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK, {
-        description: 'Time between consecutive output chunks.',
-        unit: 's',
-        advice: { explicitBucketBoundaries: CHUNK_BUCKETS_S },
-      }),
+      timeToFirstChunk: seconds(
+        METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+        'Time from the request to the first output chunk.',
+        DURATION_BUCKETS_S,
+      ),
+      timePerOutputChunk: seconds(
+        METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+        'Time between consecutive output chunks.',
+        CHUNK_BUCKETS_S,
+      ),
     };
   }
 

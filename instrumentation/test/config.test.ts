@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { ATTR_GEN_AI_INPUT_MESSAGES, ATTR_GEN_AI_OUTPUT_MESSAGES, METRIC_GEN_AI_CLIENT_OPERATION_DURATION, METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK, METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK, METRIC_GEN_AI_CLIENT_TOKEN_USAGE } from '@opentelemetry/semantic-conventions/incubating';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import OpenAI from 'openai';
 import { RESPONSE } from '../src/contract.ts';
-import { MockModelServer, MOCK_MODEL } from './utils/mock-model-server.ts';
-import { eventually, setupTelemetry } from './utils/telemetry.ts';
+import { MOCK_MODEL } from './utils/mock-model-server.ts';
+import { eventually, setupSuite } from './utils/telemetry.ts';
 
 const TOKENS = 8;
 
 describe('configuration and metrics', () => {
-  const telemetry = setupTelemetry();
-  let server: MockModelServer;
+  const suite = setupSuite();
+  const { telemetry } = suite;
   let client: OpenAI;
-  before(async () => {
-    server = await new MockModelServer().listen();
-    client = new OpenAI({ apiKey: 'test', baseURL: `${server.httpURL}/v1`, maxRetries: 0 });
-  });
-  after(async () => {
-    telemetry.instrumentation.disable();
-    await server.close();
+  before(() => {
+    client = new OpenAI({ apiKey: 'test', baseURL: `${suite.server.httpURL}/v1`, maxRetries: 0 });
   });
 
   async function streamOnce() {
@@ -50,7 +45,7 @@ describe('configuration and metrics', () => {
     assert.equal(span.events.length, TOKENS);
     assert.match(String(span.attributes[ATTR_GEN_AI_INPUT_MESSAGES]), /secret prompt/);
     const output = JSON.parse(String(span.attributes[ATTR_GEN_AI_OUTPUT_MESSAGES]));
-    assert.equal(output[0].parts[0].content, server.scheduleFor(server.sent.length - 1).tokens.join(''));
+    assert.equal(output[0].parts[0].content, suite.server.scheduleFor(suite.server.sent.length - 1).tokens.join(''));
     telemetry.instrumentation.setConfig({});
   });
 

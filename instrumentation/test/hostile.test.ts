@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import WebSocket from 'ws';
 import { ATTR_API, API, OUTCOME, RESPONSE } from '../src/contract.ts';
-import { MockModelServer, MOCK_MODEL } from './utils/mock-model-server.ts';
-import { eventually, setupTelemetry } from './utils/telemetry.ts';
+import { MOCK_MODEL } from './utils/mock-model-server.ts';
+import { eventually, setupSuite } from './utils/telemetry.ts';
 
 const HOSTILE_FRAMES: (string | Buffer)[] = [
   '{"type":"response.created","response":{"id":"resp_h","model":"m"}}',
@@ -28,22 +28,15 @@ const GARBAGE_SSE = [
 ].join('');
 
 describe('hostile traffic', () => {
-  const telemetry = setupTelemetry();
-  let server: MockModelServer;
-  before(async () => {
-    server = await new MockModelServer().listen();
-  });
-  after(async () => {
-    telemetry.instrumentation.disable();
-    await server.close();
-  });
+  const suite = setupSuite();
+  const { telemetry } = suite;
 
   it('passes malformed, binary and unknown WebSocket frames through unchanged', async () => {
-    server.onWebSocketMessage = (socket) => {
+    suite.server.onWebSocketMessage = (socket) => {
       for (const frame of HOSTILE_FRAMES) socket.send(frame, { binary: Buffer.isBuffer(frame) });
       return true;
     };
-    const ws = new WebSocket(`${server.wsURL}/v1/responses`);
+    const ws = new WebSocket(`${suite.server.wsURL}/v1/responses`);
     await once(ws, 'open');
     const received: Buffer[] = [];
     ws.on('message', (data: Buffer) => received.push(data));
@@ -55,42 +48,42 @@ describe('hostile traffic', () => {
     assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.COMPLETED);
     assert.equal(span.attributes[RESPONSE.OUTPUT_CHUNKS], 2);
     ws.close();
-    server.onWebSocketMessage = undefined;
+    suite.server.onWebSocketMessage = undefined;
   });
 
   it('ends open WebSocket responses as connection_lost when the server dies', async () => {
     const spansBefore = telemetry.responses().length;
-    const ws = new WebSocket(`${server.wsURL}/v1/responses`);
+    const ws = new WebSocket(`${suite.server.wsURL}/v1/responses`);
     await once(ws, 'open');
     const firstToken = new Promise<void>((resolve) => ws.on('message', (data) => String(data).includes('.delta') && resolve()));
     ws.on('error', () => undefined);
     ws.send(JSON.stringify({ type: 'response.create', model: MOCK_MODEL }));
     await firstToken;
-    server.kill();
+    suite.server.kill();
     const span = await eventually(() => telemetry.responses()[spansBefore]);
     assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.CONNECTION_LOST);
     assert.ok((span.attributes[RESPONSE.OUTPUT_CHUNKS] as number) >= 1);
   });
 
   it('gives the application the exact bytes of a garbage SSE body', async () => {
-    server.onHttpRequest = (_req, res) => {
+    suite.server.onHttpRequest = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(GARBAGE_SSE);
       return true;
     };
     const spansBefore = telemetry.responses().length;
-    const response = await fetch(`${server.httpURL}/v1/responses`, { method: 'POST', body: '{"stream":true}' });
+    const response = await fetch(`${suite.server.httpURL}/v1/responses`, { method: 'POST', body: '{"stream":true}' });
     assert.equal(await response.text(), GARBAGE_SSE);
-    assert.equal(response.url, `${server.httpURL}/v1/responses`);
+    assert.equal(response.url, `${suite.server.httpURL}/v1/responses`);
     const span = await eventually(() => telemetry.responses()[spansBefore]);
     assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.CONNECTION_LOST, 'no terminal event arrived');
     assert.equal(span.attributes[RESPONSE.OUTPUT_CHUNKS], 1);
-    server.onHttpRequest = undefined;
+    suite.server.onHttpRequest = undefined;
   });
 
   it('records an application abort mid-stream as aborted', async () => {
     const spansBefore = telemetry.responses().length;
-    const client = new OpenAI({ apiKey: 'test', baseURL: `${server.httpURL}/v1`, maxRetries: 0 });
+    const client = new OpenAI({ apiKey: 'test', baseURL: `${suite.server.httpURL}/v1`, maxRetries: 0 });
     const controller = new AbortController();
     const stream = await client.responses.create({ model: MOCK_MODEL, input: 'hi', stream: true }, { signal: controller.signal });
     const received: string[] = [];
@@ -107,10 +100,10 @@ describe('hostile traffic', () => {
 
   it('records an SSE stream cut by the server as connection_lost and surfaces the same error', async () => {
     const spansBefore = telemetry.responses().length;
-    const response = await fetch(`${server.httpURL}/v1/responses`, { method: 'POST', body: '{"stream":true}' });
+    const response = await fetch(`${suite.server.httpURL}/v1/responses`, { method: 'POST', body: '{"stream":true}' });
     const reader = response.body!.getReader();
     await reader.read();
-    server.kill();
+    suite.server.kill();
     const error = await (async () => {
       for (;;) if ((await reader.read()).done) return undefined;
     })().catch((err: unknown) => err);

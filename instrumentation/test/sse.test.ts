@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { API, ATTR_API, ATTR_CONNECTION_ID, ATTR_TRANSPORT, CONNECTION, GEN_AI, OUTCOME, RESPONSE, TRANSPORT } from '../src/contract.ts';
 import { assertMatchesSchedule } from './utils/assert-timing.ts';
 import { MockModelServer, MOCK_MODEL } from './utils/mock-model-server.ts';
-import { eventually, setupTelemetry } from './utils/telemetry.ts';
+import { eventually, setupSuite } from './utils/telemetry.ts';
 
 describe('streaming fetch (SSE)', () => {
-  const telemetry = setupTelemetry();
-  let server: MockModelServer;
+  const suite = setupSuite();
+  const { telemetry } = suite;
   let openai: OpenAI;
-  before(async () => {
-    server = await new MockModelServer().listen();
+  before(() => {
     // Clients capture fetch when constructed, so they are built after the instrumentation.
-    openai = new OpenAI({ apiKey: 'test', baseURL: `${server.httpURL}/v1`, maxRetries: 0 });
-  });
-  after(async () => {
-    telemetry.instrumentation.disable();
-    await server.close();
+    openai = new OpenAI({ apiKey: 'test', baseURL: `${suite.server.httpURL}/v1`, maxRetries: 0 });
   });
 
   /** The newest response span once it has ended. */
@@ -31,8 +26,8 @@ describe('streaming fetch (SSE)', () => {
     const stream = await openai.responses.create({ model: MOCK_MODEL, input: 'hi', stream: true });
     const text: string[] = [];
     for await (const event of stream) if (event.type === 'response.output_text.delta') text.push(event.delta);
-    const sent = server.sent.at(-1)!;
-    const schedule = server.scheduleFor(server.sent.length - 1);
+    const sent = suite.server.sent.at(-1)!;
+    const schedule = suite.server.scheduleFor(suite.server.sent.length - 1);
     assert.deepEqual(text, schedule.tokens, 'the application received every token');
 
     const span = await nextResponseSpan(spansBefore);
@@ -64,12 +59,12 @@ describe('streaming fetch (SSE)', () => {
     assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.COMPLETED);
     assert.deepEqual(span.attributes[GEN_AI.RESPONSE_FINISH_REASONS], ['stop']);
     assert.equal(span.attributes[GEN_AI.USAGE_INPUT_TOKENS], 5);
-    assertMatchesSchedule(span, server.sent.at(-1)!, server.scheduleFor(server.sent.length - 1));
+    assertMatchesSchedule(span, suite.server.sent.at(-1)!, suite.server.scheduleFor(suite.server.sent.length - 1));
   });
 
   it('times an Anthropic Messages stream from the official client', async () => {
     const spansBefore = telemetry.responses().length;
-    const anthropic = new Anthropic({ apiKey: 'test', baseURL: server.httpURL, maxRetries: 0 });
+    const anthropic = new Anthropic({ apiKey: 'test', baseURL: suite.server.httpURL, maxRetries: 0 });
     const stream = await anthropic.messages.create({ model: MOCK_MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], stream: true });
     for await (const event of stream) void event;
     const span = await nextResponseSpan(spansBefore);
@@ -77,7 +72,7 @@ describe('streaming fetch (SSE)', () => {
     assert.equal(span.attributes[GEN_AI.PROVIDER_NAME], 'anthropic');
     assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.COMPLETED);
     assert.deepEqual(span.attributes[GEN_AI.RESPONSE_FINISH_REASONS], ['end_turn']);
-    assertMatchesSchedule(span, server.sent.at(-1)!, server.scheduleFor(server.sent.length - 1));
+    assertMatchesSchedule(span, suite.server.sent.at(-1)!, suite.server.scheduleFor(suite.server.sent.length - 1));
   });
 
   it('marks a response on a kept-alive socket as reused and reports the connection phases once', async () => {
@@ -107,7 +102,7 @@ describe('streaming fetch (SSE)', () => {
 
   it('leaves non-streaming responses alone', async () => {
     const spansBefore = telemetry.exporter.getFinishedSpans().length;
-    const response = await fetch(`${server.httpURL}/not-a-model`);
+    const response = await fetch(`${suite.server.httpURL}/not-a-model`);
     assert.equal(response.status, 404);
     assert.ok(response instanceof Response);
     await response.arrayBuffer();

@@ -1,29 +1,22 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
 import WebSocket from 'ws';
 import { API, ATTR_API, ATTR_CONNECTION_ID, ATTR_TRANSPORT, CONNECTION, GEN_AI, OUTCOME, RESPONSE, TRANSPORT } from '../src/contract.ts';
 import { assertMatchesSchedule } from './utils/assert-timing.ts';
-import { MockModelServer, MOCK_MODEL } from './utils/mock-model-server.ts';
-import { eventually, setupTelemetry } from './utils/telemetry.ts';
+import { MOCK_MODEL } from './utils/mock-model-server.ts';
+import { eventually, setupSuite } from './utils/telemetry.ts';
 
 describe('ws client', () => {
-  const telemetry = setupTelemetry();
-  let server: MockModelServer;
-  before(async () => {
-    server = await new MockModelServer().listen();
-  });
-  after(async () => {
-    telemetry.instrumentation.disable();
-    await server.close();
-  });
+  const suite = setupSuite();
+  const { telemetry } = suite;
 
   it('times chained responses on one socket of the official client WebSocket mode', async () => {
     const spansBefore = telemetry.responses().length;
-    const sentBefore = server.sent.length;
-    const client = new OpenAI({ apiKey: 'test', baseURL: `${server.httpURL}/v1` });
+    const sentBefore = suite.server.sent.length;
+    const client = new OpenAI({ apiKey: 'test', baseURL: `${suite.server.httpURL}/v1` });
     const rws = new ResponsesWS(client);
     const completed: string[] = [];
     let previous: string | undefined;
@@ -49,7 +42,7 @@ describe('ws client', () => {
       assert.equal(span.attributes[GEN_AI.RESPONSE_ID], completed[i]);
       assert.equal(span.attributes[RESPONSE.CONNECTION_REUSED], i > 0);
       assert.equal(span.attributes[ATTR_CONNECTION_ID], connection.attributes[ATTR_CONNECTION_ID]);
-      assertMatchesSchedule(span, server.sent[sentBefore + i], server.scheduleFor(sentBefore + i));
+      assertMatchesSchedule(span, suite.server.sent[sentBefore + i], suite.server.scheduleFor(sentBefore + i));
     });
     assert.equal(connection.attributes[CONNECTION.RESPONSES], 2);
     assert.equal(connection.attributes[CONNECTION.CLOSE_CODE], 1000);
@@ -61,8 +54,8 @@ describe('ws client', () => {
 
   it('tells multiplexed Realtime responses apart by response id', async () => {
     const spansBefore = telemetry.responses().length;
-    const sentBefore = server.sent.length;
-    const ws = new WebSocket(`${server.wsURL}/v1/realtime`);
+    const sentBefore = suite.server.sent.length;
+    const ws = new WebSocket(`${suite.server.wsURL}/v1/realtime`);
     await once(ws, 'open');
     let finished = 0;
     const done = new Promise<void>((resolve) =>
@@ -77,11 +70,11 @@ describe('ws client', () => {
     await eventually(() => telemetry.connections().length > 1);
     const spans = telemetry.responses().slice(spansBefore);
     assert.equal(spans.length, 2);
-    for (const [i, sent] of server.sent.slice(sentBefore).entries()) {
+    for (const [i, sent] of suite.server.sent.slice(sentBefore).entries()) {
       const span = spans.find((s) => s.attributes[GEN_AI.RESPONSE_ID] === sent.id);
       assert.ok(span, `a span for ${sent.id}`);
       assert.equal(span.attributes[ATTR_API], API.OPENAI_REALTIME);
-      assertMatchesSchedule(span, sent, server.scheduleFor(sentBefore + i));
+      assertMatchesSchedule(span, sent, suite.server.scheduleFor(sentBefore + i));
     }
   });
 });

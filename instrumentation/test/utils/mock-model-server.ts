@@ -141,6 +141,8 @@ export class MockModelServer {
 
   constructor(private readonly options: MockModelServerOptions = {}) {
     this.server.on('connection', (socket: Socket) => {
+      // Without it Nagle holds each small SSE write until the client's delayed ACK: tens of ms.
+      socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });

@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
+import { after, before } from 'node:test';
 import { InMemorySpanExporter, BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR_KIND, KIND } from '../../src/contract.ts';
 import { StreamscopeInstrumentation } from '../../src/index.ts';
 import type { StreamscopeInstrumentationConfig } from '../../src/types.ts';
+import { MockModelServer } from './mock-model-server.ts';
 
 export interface TestTelemetry {
   instrumentation: StreamscopeInstrumentation;
@@ -34,4 +36,30 @@ export async function eventually<T>(check: () => T | undefined | false, timeoutM
     if (performance.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+export interface TestSuite {
+  telemetry: TestTelemetry;
+  /** The suite's mock server, listening from `before` until `after`. */
+  readonly server: MockModelServer;
+}
+
+/** Instrumentation enabled now, a mock model server for the suite, both torn down after it. */
+export function setupSuite(config: StreamscopeInstrumentationConfig = {}): TestSuite {
+  const telemetry = setupTelemetry(config);
+  let server: MockModelServer | undefined;
+  before(async () => {
+    server = await new MockModelServer().listen();
+  });
+  after(async () => {
+    telemetry.instrumentation.disable();
+    await server?.close();
+  });
+  return {
+    telemetry,
+    get server() {
+      if (!server) throw new Error('the mock server starts in before()');
+      return server;
+    },
+  };
 }

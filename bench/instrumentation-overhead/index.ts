@@ -1,0 +1,157 @@
+/*
+ * Cost of the instrumentation on the WebSocket hot path.
+ *
+ * A server in a worker thread streams Responses API delta frames over `ws` as fast as it
+ * can; the client (main thread) counts them. Rounds alternate instrumentation off / on in
+ * the same run. Reported: client messages/s, main-thread busy time per message (event loop
+ * utilisation, so the server thread does not count) and, isolated from the network, the
+ * added cost of the wrapped `emit` on one live socket.
+ */
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { StreamscopeInstrumentation } from '@streamscope/instrumentation';
+
+const MESSAGES_PER_ROUND = Number(process.env.MESSAGES_PER_ROUND ?? 100_000);
+const ROUNDS_PER_MODE = Number(process.env.ROUNDS ?? 8);
+const EMIT_LOOP_MESSAGES = 1_000_000;
+
+const SERVER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { WebSocketServer } = require(${JSON.stringify(createRequire(import.meta.url).resolve('ws'))});
+const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+wss.on('listening', () => parentPort.postMessage(wss.address().port));
+wss.on('connection', (ws) => ws.on('message', (data) => {
+  const { count } = JSON.parse(String(data));
+  const id = 'resp_' + Math.random().toString(36).slice(2);
+  ws.send(JSON.stringify({ type: 'response.created', response: { id, model: 'bench-model', status: 'in_progress' } }));
+  let i = 0;
+  const pump = () => {
+    // Yield whenever the socket buffer is full, so memory stays flat and the client sets the pace.
+    while (i < count && ws.bufferedAmount < 1 << 20) {
+      ws.send('{"type":"response.output_text.delta","sequence_number":' + i + ',"item_id":"msg_' + id + '","output_index":0,"content_index":0,"delta":" tok","logprobs":[]}');
+      i++;
+    }
+    if (i < count) return setImmediate(pump);
+    ws.send(JSON.stringify({ type: 'response.completed', response: { id, model: 'bench-model', status: 'completed', usage: { input_tokens: 5, output_tokens: count } } }));
+  };
+  pump();
+}));
+`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const exporter = new InMemorySpanExporter();
+const instrumentation = new StreamscopeInstrumentation();
+instrumentation.setTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+// Loaded through require after the instrumentation exists, so its hook patches the prototype.
+const { default: WebSocket } = (await import('ws')) as { default: typeof import('ws').default };
+createRequire(import.meta.url)('ws');
+
+const worker = new Worker(SERVER_SOURCE, { eval: true });
+const [port] = (await once(worker, 'message')) as [number];
+const url = `ws://127.0.0.1:${port}/v1/responses`;
+
+interface Round {
+  instrumented: boolean;
+  messagesPerSecond: number;
+  busyNsPerMessage: number;
+}
+
+async function round(instrumented: boolean): Promise<Round> {
+  if (instrumented) instrumentation.enable();
+  else instrumentation.disable();
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await once(ws, 'open');
+  let received = 0;
+  const done = new Promise<void>((resolve) =>
+    ws.on('message', (data: Buffer) => {
+      received++;
+      // The application's own work: look at the type, as any client must.
+      if (data.includes('response.completed')) resolve();
+    }),
+  );
+  const elu = performance.eventLoopUtilization();
+  const started = performance.now();
+  ws.send(JSON.stringify({ type: 'response.create', model: 'bench-model', count: MESSAGES_PER_ROUND }));
+  await done;
+  const elapsedMs = performance.now() - started;
+  const busyMs = performance.eventLoopUtilization(elu).active;
+  ws.close();
+  await once(ws, 'close');
+  return { instrumented, messagesPerSecond: (received / elapsedMs) * 1000, busyNsPerMessage: (busyMs * 1e6) / received };
+}
+
+/** Same live socket, same frames, emitted straight into the wrapped and the original `emit`. */
+async function emitLoop(): Promise<{ onNs: number; offNs: number }> {
+  instrumentation.enable();
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await once(ws, 'open');
+  let sink = 0;
+  ws.on('message', (data: Buffer) => (sink += data.length));
+  ws.send(JSON.stringify({ type: 'response.create', model: 'bench-model', count: 0 }));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const frame = Buffer.from('{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_x","output_index":0,"content_index":0,"delta":" tok","logprobs":[]}');
+  const measure = (): number => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < EMIT_LOOP_MESSAGES; i++) ws.emit('message', frame, false);
+    return Number(process.hrtime.bigint() - started) / EMIT_LOOP_MESSAGES;
+  };
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    instrumentation.enable();
+    on.push(measure());
+    instrumentation.disable();
+    off.push(measure());
+  }
+  instrumentation.enable();
+  ws.terminate();
+  if (sink < 0) throw new Error('unreachable');
+  return { onNs: median(on), offNs: median(off) };
+}
+
+const rounds: Round[] = [];
+await round(false); // warm-up: JIT, connection code paths
+await round(true);
+for (let i = 0; i < ROUNDS_PER_MODE; i++) {
+  // Alternate which mode goes first, so drift (thermal, GC) lands on both.
+  const order = i % 2 ? [true, false] : [false, true];
+  for (const instrumented of order) rounds.push(await round(instrumented));
+}
+const loop = await emitLoop();
+await worker.terminate();
+
+const pick = (instrumented: boolean, key: 'messagesPerSecond' | 'busyNsPerMessage') =>
+  median(rounds.filter((r) => r.instrumented === instrumented).map((r) => r[key]));
+const offRate = pick(false, 'messagesPerSecond');
+const onRate = pick(true, 'messagesPerSecond');
+const offBusy = pick(false, 'busyNsPerMessage');
+const onBusy = pick(true, 'busyNsPerMessage');
+const result = {
+  bench: 'instrumentation-overhead',
+  workload: `ws client on loopback, server in a worker thread streaming ${MESSAGES_PER_ROUND} Responses API delta frames (~150 B) per round; ${ROUNDS_PER_MODE} rounds per mode, interleaved, medians; plus ${EMIT_LOOP_MESSAGES} frames emitted straight into one live socket, 5 interleaved runs per mode`,
+  messages_per_second_without: Math.round(offRate),
+  messages_per_second_with: Math.round(onRate),
+  throughput_loss_percent: Number((((offRate - onRate) / offRate) * 100).toFixed(2)),
+  busy_ns_per_message_without: Math.round(offBusy),
+  busy_ns_per_message_with: Math.round(onBusy),
+  added_ns_per_message: Math.round(onBusy - offBusy),
+  emit_ns_per_message_without: Number(loop.offNs.toFixed(1)),
+  emit_ns_per_message_with: Number(loop.onNs.toFixed(1)),
+  emit_added_ns_per_message: Number((loop.onNs - loop.offNs).toFixed(1)),
+  spans_recorded: exporter.getFinishedSpans().length,
+  targets: { added_ns_per_message_max: 1000, throughput_loss_percent_max: 3 },
+};
+
+console.log('instrumentation overhead on the ws hot path');
+console.log(`  throughput   without ${result.messages_per_second_without} msg/s   with ${result.messages_per_second_with} msg/s   loss ${result.throughput_loss_percent} %`);
+console.log(`  busy/message without ${result.busy_ns_per_message_without} ns   with ${result.busy_ns_per_message_with} ns   added ${result.added_ns_per_message} ns`);
+console.log(`  emit loop    without ${result.emit_ns_per_message_without} ns   with ${result.emit_ns_per_message_with} ns   added ${result.emit_added_ns_per_message} ns`);
+console.log(JSON.stringify(result));
