@@ -35,6 +35,8 @@ export function isOpen(socket: ResponsesWS): boolean {
  */
 export function streamOverWebSocket(socket: ResponsesWS, request: ResponseRequest, startedAt?: number): Promise<StreamTiming> {
   const recorder = new StreamTimingRecorder(startedAt);
+  // A closed socket will not emit `close` again, so waiting on it would never end.
+  if (!isOpen(socket)) return Promise.resolve(recorder.finish('socket not open'));
   return new Promise((resolve) => {
     const settle = (timing: StreamTiming) => {
       socket.off('event', onEvent);
@@ -47,6 +49,6 @@ export function streamOverWebSocket(socket: ResponsesWS, request: ResponseReques
     const onClose = () => settle(recorder.finish('socket closed mid-response'));
     socket.on('event', onEvent);
     socket.on('close', onClose);
-    socket.send({ type: 'response.create', ...request } as Parameters<ResponsesWS['send']>[0]);
+    socket.send({ type: 'response.create', ...request });
   });
 }

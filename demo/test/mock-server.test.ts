@@ -170,6 +170,15 @@ describe('mock model server error injection', () => {
     socket.close();
   });
 
+  test('a WebSocket closed mid-response ends the response with an error, and a closed one refuses more', async () => {
+    const slow = await createMockModelServer({ schedule: { ...SCHEDULE, ttftMs: { kind: 'constant', value: 5000 } } });
+    const socket = await openResponsesSocket(new OpenAI({ baseURL: slow.url, apiKey: 'test', maxRetries: 0 }));
+    const pending = streamOverWebSocket(socket, { model: 'm', input: 'x' });
+    await slow.close();
+    assert.equal((await pending).error, 'socket closed mid-response');
+    assert.equal((await streamOverWebSocket(socket, { model: 'm', input: 'x' })).error, 'socket not open');
+  });
+
   test('non-stream requests fail with HTTP 500, chat streams with an error chunk', async () => {
     await assert.rejects(client.responses.create({ model: 'm', input: 'x' }), (error) => error instanceof APIError && error.status === 500);
     await assert.rejects(async () => {
