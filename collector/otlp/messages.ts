@@ -27,6 +27,21 @@ function loadRoot(): protobuf.Root {
 
 const root = loadRoot();
 
+/**
+ * AnyValue's oneof is dropped from the in-memory reflection (the wire format does not
+ * change: a oneof is only an accessor). protobufjs maintains a oneof by deleting the other
+ * members on every assignment, and with a hundred token offsets per span that bookkeeping
+ * took more than half the decode time. Readers find the member that is set with
+ * Object.hasOwn instead (decoded messages own exactly the fields that were on the wire).
+ */
+function dropOneofAccessor(typeName: string, oneofName: string): void {
+  const type = root.lookupType(typeName);
+  const oneof = type.oneofs[oneofName];
+  for (const field of [...oneof.fieldsArray]) oneof.remove(field);
+  type.remove(oneof);
+}
+dropOneofAccessor('opentelemetry.proto.common.v1.AnyValue', 'value');
+
 export const ExportTraceServiceRequest = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
 export const ExportTraceServiceResponse = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
 export const ExportMetricsServiceRequest = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
