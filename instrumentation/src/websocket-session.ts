@@ -6,8 +6,8 @@ import { stringField } from './parsers/json-scan.ts';
 import { parserForFirstMessage, parserForPath } from './parsers/select.ts';
 import { ResponseTracker } from './stream-tracker.ts';
 
-/** Deltas name their response within this many characters, when they name it at all. */
-export const FRAME_HEAD_CHARS = 256;
+/** Every supported event names its type within this many characters. */
+export const FRAME_HEAD_CHARS = 64;
 
 /** A received frame: its head for the hot path, the whole text only when needed. */
 export interface ReceivedFrame {
@@ -138,7 +138,7 @@ export class WebSocketSession {
   private route(frame: ReceivedFrame): ResponseTracker | undefined {
     const open = this.open;
     if (open.length <= 1) return open[0];
-    const id = stringField(frame.head, 'response_id');
+    const id = stringField(frame.text(), 'response_id');
     return (id !== undefined && open.find((t) => t.responseId === id)) || open[open.length - 1];
   }
 
