@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import WebSocket from 'ws';
-import { ATTR_API, API, OUTCOME, RESPONSE } from '../src/contract.ts';
+import { ATTR_API, API, GEN_AI, OUTCOME, RESPONSE } from '../src/contract.ts';
 import { MOCK_MODEL } from './utils/mock-model-server.ts';
 import { eventually, setupSuite } from './utils/telemetry.ts';
 
@@ -110,6 +110,21 @@ describe('hostile traffic', () => {
     assert.ok(error instanceof TypeError, 'undici reports a terminated body as a TypeError');
     const span = await eventually(() => telemetry.responses()[spansBefore]);
     assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.CONNECTION_LOST);
+  });
+
+  it('records an HTTP error status from a streaming endpoint as failed', async () => {
+    suite.server.onHttpRequest = (_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json' }).end('{"error":{"message":"slow down"}}');
+      return true;
+    };
+    const spansBefore = telemetry.responses().length;
+    const response = await fetch(`${suite.server.httpURL}/v1/chat/completions`, { method: 'POST', body: '{"stream":true,"model":"m"}' });
+    assert.equal(response.status, 429);
+    assert.deepEqual(await response.json(), { error: { message: 'slow down' } });
+    const span = await eventually(() => telemetry.responses()[spansBefore]);
+    assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.FAILED);
+    assert.equal(span.attributes[GEN_AI.REQUEST_MODEL], 'm');
+    suite.server.onHttpRequest = undefined;
   });
 
   it('records a refused request to a streaming endpoint without a token', async () => {

@@ -32,6 +32,7 @@ const CHANNELS = {
   beforeConnect: 'undici:client:beforeConnect',
   clientSocket: 'net.client.socket',
   connected: 'undici:client:connected',
+  connectError: 'undici:client:connectError',
   sendHeaders: 'undici:client:sendHeaders',
 } as const;
 
@@ -73,6 +74,7 @@ export class FetchTransport {
     diagnosticsChannel.subscribe(CHANNELS.beforeConnect, this.onBeforeConnect);
     diagnosticsChannel.subscribe(CHANNELS.clientSocket, this.onClientSocket);
     diagnosticsChannel.subscribe(CHANNELS.connected, this.onConnected);
+    diagnosticsChannel.subscribe(CHANNELS.connectError, this.onConnectError);
     diagnosticsChannel.subscribe(CHANNELS.sendHeaders, this.onSendHeaders);
     this.originalFetch = globalThis.fetch;
     this.instrumentedFetch = this.wrapFetch(globalThis.fetch);
@@ -85,6 +87,7 @@ export class FetchTransport {
     diagnosticsChannel.unsubscribe(CHANNELS.beforeConnect, this.onBeforeConnect);
     diagnosticsChannel.unsubscribe(CHANNELS.clientSocket, this.onClientSocket);
     diagnosticsChannel.unsubscribe(CHANNELS.connected, this.onConnected);
+    diagnosticsChannel.unsubscribe(CHANNELS.connectError, this.onConnectError);
     diagnosticsChannel.unsubscribe(CHANNELS.sendHeaders, this.onSendHeaders);
     // If another wrapper now sits on top of ours, ours stays and passes through (originalFetch unset).
     if (globalThis.fetch === this.instrumentedFetch) globalThis.fetch = this.originalFetch;
@@ -136,14 +139,24 @@ export class FetchTransport {
     this.pendingSocketStart = -1;
   };
 
+  /** The oldest pending connect start for a host, removed. */
+  private takeConnectStart(host: string): number | undefined {
+    this.pendingSocketStart = -1;
+    const starts = this.connecting.get(host);
+    const startedAt = starts?.shift();
+    if (starts?.length === 0) this.connecting.delete(host);
+    return startedAt;
+  }
+
+  private readonly onConnectError = (message: unknown): void => {
+    this.takeConnectStart((message as { connectParams: { host: string } }).connectParams.host);
+  };
+
   private readonly onConnected = (message: unknown): void => {
     const at = performance.now();
     safely(this.recorder, 'undici connect observation', () => {
       const { connectParams, socket } = message as { connectParams: { host: string; protocol: string }; socket: Socket };
-      this.pendingSocketStart = -1;
-      const starts = this.connecting.get(connectParams.host);
-      const startedAt = starts?.shift() ?? at;
-      if (starts?.length === 0) this.connecting.delete(connectParams.host);
+      const startedAt = this.takeConnectStart(connectParams.host) ?? at;
       const connection = this.sockets.get(socket) ?? this.track(socket, startedAt);
       connection.markReady(at);
       connection.setPeer(new URL(`${connectParams.protocol}//${connectParams.host}`));
