@@ -2,6 +2,8 @@
  * The connection factory. DATABASE_URL set → postgres-js against that server;
  * unset → embedded PGlite in a local data directory, so a fresh clone needs no server.
  */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -72,7 +74,10 @@ export async function openStore(options: StoreOptions = storeOptionsFromEnv()): 
     };
   }
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
-  const pglite = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const inMemory = dataDir === 'memory://';
+  // PGlite creates the data directory itself but not its parents.
+  if (!inMemory) mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+  const pglite = await PGlite.create(inMemory ? undefined : dataDir);
   const db = drizzlePglite(pglite, { schema }) as unknown as Db;
   return {
     db,

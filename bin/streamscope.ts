@@ -1,0 +1,36 @@
+/*
+ * The streamscope command. Each subcommand lives in cli/ and is loaded only when used, so
+ * `migrate` does not pay for loading Next.js.
+ */
+const USAGE = `usage: streamscope <command>
+
+  start     collector (OTLP/HTTP on :4318) and dashboard (:3000) in one process
+  demo      start, plus a mock model server and load generator filling the dashboard
+  migrate   apply database migrations and exit
+
+Database: DATABASE_URL=postgres://… uses that server; unset, an embedded PGlite
+database lives in STREAMSCOPE_DATA_DIR (default ./data/pglite).`;
+
+type Command = (args: string[]) => Promise<void>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('../cli/start')).startCommand,
+  migrate: async () => (await import('../cli/migrate')).migrateCommand,
+};
+
+async function main(): Promise<void> {
+  const [name = 'help', ...args] = process.argv.slice(2);
+  const load = commands[name];
+  if (!load) {
+    console.log(USAGE);
+    process.exitCode = name === 'help' || name === '--help' ? 0 : 2;
+    return;
+  }
+  const command = await load();
+  await command(args);
+}
+
+main().catch((error: unknown) => {
+  console.error(`streamscope: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+/*
+ * Serves the built Next.js dashboard from this process, so that in the embedded mode the
+ * dashboard and the collector share one PGlite instance (PGlite allows one opener).
+ */
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import next from 'next';
+import { repoRoot, runStep } from './process';
+
+export interface DashboardServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export function dashboardIsBuilt(): boolean {
+  return existsSync(path.join(repoRoot, '.next', 'BUILD_ID'));
+}
+
+/** Builds the dashboard once; later starts reuse the build (run `npm run build` after changing app/). */
+export async function ensureDashboardBuilt(): Promise<void> {
+  if (dashboardIsBuilt()) return;
+  console.log('• first start: building the dashboard with `next build` (about a minute on 2 cores)…');
+  await runStep('npx', ['next', 'build'], 'next build failed: run `npx next build` to see why');
+}
+
+export async function startDashboard(options: { port: number; host: string }): Promise<DashboardServer> {
+  const app = next({ dev: false, dir: repoRoot, hostname: options.host, port: options.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error('dashboard request failed:', error);
+      if (!res.headersSent) res.writeHead(500).end('internal error');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await app.close();
+    },
+  };
+}
