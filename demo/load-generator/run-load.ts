@@ -25,6 +25,11 @@ export interface RunLoadOptions {
   apiKey?: string;
   /** PEM certificate to trust when the server's is self-signed (the mock's `ca`). */
   ca?: string;
+  /**
+   * Responses started in the first `warmupMs` run but stay out of the figures, which then cover
+   * the time after it: the start pays for JIT and a burst of new connections. Default 0.
+   */
+  warmupMs?: number;
   /** No progress line. */
   quiet?: boolean;
   /** Stops the run early; responses cut short by it are left out of the figures. */
@@ -32,6 +37,7 @@ export interface RunLoadOptions {
 }
 
 export interface LoadSummary {
+  /** The measured time: from the end of the warm-up until the last response ended. */
   elapsedMs: number;
   transports: Partial<Record<Transport, TransportSummary>>;
   /** Responses that were due by the target rate but never started because every user was busy. */
@@ -46,12 +52,12 @@ interface Lane {
 
 const PROGRESS_INTERVAL_MS = 1000;
 
-async function runUser(lane: Lane, session: UserSession, cancelled: AbortSignal): Promise<void> {
+async function runUser(lane: Lane, session: UserSession, cancelled: AbortSignal, measureFrom: number): Promise<void> {
   try {
     while (await lane.pacer.next()) {
       const timing = await session.next(cancelled);
       if (cancelled.aborted) return;
-      lane.stats.record(timing);
+      if (timing.sentAt >= measureFrom) lane.stats.record(timing);
     }
   } finally {
     session.close();
@@ -82,6 +88,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadSummary> {
   }));
   const sessions = lanes.flatMap((lane) => Array.from({ length: options.virtualUsers }, () => ({ lane, session: factory.open(lane.transport) })));
   const startedAt = performance.now();
+  const measureFrom = startedAt + (options.warmupMs ?? 0);
 
   const cancel = new AbortController();
   const onAbort = () => {
@@ -105,13 +112,13 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadSummary> {
       );
 
   try {
-    await Promise.all(sessions.map(({ lane, session }) => runUser(lane, session, cancel.signal)));
+    await Promise.all(sessions.map(({ lane, session }) => runUser(lane, session, cancel.signal, measureFrom)));
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     stopProgress();
     await factory.close();
   }
-  const elapsedMs = performance.now() - startedAt;
+  const elapsedMs = Math.max(0, performance.now() - measureFrom);
   return {
     elapsedMs,
     transports: Object.fromEntries(lanes.map(({ transport, stats }) => [transport, stats.summarize(elapsedMs)])),

@@ -60,6 +60,14 @@ describe('load generator', () => {
     }
   });
 
+  test('responses started during the warm-up stay out of the figures', async () => {
+    const summary = await runLoad({ baseURL: server.url, transport: 'websocket', virtualUsers: 2, targetRate: 10, durationMs: 1000, warmupMs: 500, quiet: true });
+    const figures = summary.transports.websocket!;
+    // Slots at 0, 100, … 900 ms: the five from 500 ms on count.
+    assert.ok(figures.count >= 4 && figures.count <= 6, `${figures.count} responses`);
+    assert.ok(summary.elapsedMs < 1000);
+  });
+
   test('an abort signal ends the run early', async () => {
     const controller = new AbortController();
     const startedAt = performance.now();
