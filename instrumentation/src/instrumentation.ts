@@ -24,6 +24,7 @@ const DEFAULTS = {
   captureContent: false,
   maxContentBytes: 64 * 1024,
   maxEventBytes: 1024 * 1024,
+  responseTimeoutMs: 5 * 60 * 1000,
 };
 
 /** Bucket boundaries the GenAI conventions advise for durations, seconds. */

@@ -56,6 +56,7 @@ export interface ResolvedConfig {
   captureContent: boolean;
   maxContentBytes: number;
   maxEventBytes: number;
+  responseTimeoutMs: number;
   ignoreUrl?: (url: string) => boolean;
 }
 

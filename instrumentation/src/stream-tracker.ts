@@ -46,12 +46,18 @@ export class ResponseTracker {
   private content: string | undefined;
   private bytesReceived = 0;
   private ended = false;
+  private readonly timeout: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly recorder: Recorder,
     private readonly start: ResponseStart,
   ) {
     this.maxOffsets = recorder.config.maxTokenOffsets;
+    const timeoutMs = recorder.config.responseTimeoutMs;
+    if (timeoutMs > 0) {
+      // unref: a forgotten stream must not keep the application alive.
+      this.timeout = setTimeout(() => this.end(OUTCOME.TIMEOUT, performance.now()), timeoutMs).unref();
+    }
   }
 
   get isEnded(): boolean {
@@ -104,6 +110,7 @@ export class ResponseTracker {
   end(outcome: Outcome, at: number): void {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.timeout);
     this.outcome ??= outcome;
     if (this.lastEventAt < 0) this.lastEventAt = at;
     try {

@@ -21,6 +21,12 @@ export interface StreamscopeInstrumentationConfig extends InstrumentationConfig 
    * truncated to their start, which still identifies them. Default 1 MiB.
    */
   maxEventBytes?: number;
+  /**
+   * A response with no terminal event this long after its request ends with outcome
+   * `timeout` (its span is emitted then; later events are ignored). 0 disables.
+   * Default 300000 (5 minutes).
+   */
+  responseTimeoutMs?: number;
   /** Return true to leave a request untouched (no spans, no timing). */
   ignoreUrl?: (url: string) => boolean;
 }

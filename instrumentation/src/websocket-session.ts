@@ -105,6 +105,7 @@ export class WebSocketSession {
     if (control.starts) {
       // A response the server started on its own (Realtime voice activity) has no request: it starts now.
       tracker = this.pending.shift() ?? this.serverInitiated(parser, at);
+      this.forgetEnded();
       this.open.push(tracker);
     } else {
       tracker =
@@ -120,6 +121,15 @@ export class WebSocketSession {
       const index = this.open.indexOf(tracker);
       if (index >= 0) this.open.splice(index, 1);
     }
+  }
+
+  /**
+   * Open responses ended by their timeout are dropped here, so a long-lived socket does not
+   * accumulate them. Pending ones stay: each still pairs with a `response.created` in order.
+   */
+  private forgetEnded(): void {
+    const open = this.open;
+    for (let i = open.length - 1; i >= 0; i--) if (open[i].isEnded) open.splice(i, 1);
   }
 
   private serverInitiated(parser: ProtocolParser, at: number): ResponseTracker {

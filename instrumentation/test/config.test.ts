@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { before, describe, it } from 'node:test';
 import { ATTR_GEN_AI_INPUT_MESSAGES, ATTR_GEN_AI_OUTPUT_MESSAGES, METRIC_GEN_AI_CLIENT_OPERATION_DURATION, METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK, METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK, METRIC_GEN_AI_CLIENT_TOKEN_USAGE } from '@opentelemetry/semantic-conventions/incubating';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import OpenAI from 'openai';
-import { RESPONSE } from '../src/contract.ts';
+import WebSocket from 'ws';
+import { OUTCOME, RESPONSE } from '../src/contract.ts';
 import { MOCK_MODEL } from './utils/mock-model-server.ts';
 import { eventually, setupSuite } from './utils/telemetry.ts';
 
@@ -46,6 +48,21 @@ describe('configuration and metrics', () => {
     assert.match(String(span.attributes[ATTR_GEN_AI_INPUT_MESSAGES]), /secret prompt/);
     const output = JSON.parse(String(span.attributes[ATTR_GEN_AI_OUTPUT_MESSAGES]));
     assert.equal(output[0].parts[0].content, suite.server.scheduleFor(suite.server.sent.length - 1).tokens.join(''));
+    telemetry.instrumentation.setConfig({});
+  });
+
+  it('ends a response that never finishes with outcome timeout', async () => {
+    telemetry.instrumentation.setConfig({ responseTimeoutMs: 50 });
+    suite.server.onWebSocketMessage = () => true;
+    const spansBefore = telemetry.responses().length;
+    const ws = new WebSocket(`${suite.server.wsURL}/v1/responses`);
+    await once(ws, 'open');
+    ws.send(JSON.stringify({ type: 'response.create', model: MOCK_MODEL }));
+    const span = await eventually(() => telemetry.responses()[spansBefore]);
+    assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.TIMEOUT);
+    assert.equal(span.attributes[RESPONSE.TTFT_MS], undefined);
+    ws.close();
+    suite.server.onWebSocketMessage = undefined;
     telemetry.instrumentation.setConfig({});
   });
 
