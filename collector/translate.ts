@@ -80,7 +80,6 @@ export function toResponseRow(span: DecodedSpan): NewResponseRow {
   // Equal to the span start by contract; the span's nanosecond start is the precise copy.
   a.consume(RESPONSE.REQUEST_SENT_TIME_MS);
   const requestModel = a.text(GEN_AI.REQUEST_MODEL);
-  const firstChunkSeconds = a.measure(GEN_AI.RESPONSE_TIME_TO_FIRST_CHUNK);
   const outcome = a.text(RESPONSE.OUTCOME);
   const error = span.status.error || (outcome !== null && ERROR_OUTCOMES.has(outcome));
   return {
@@ -98,7 +97,7 @@ export function toResponseRow(span: DecodedSpan): NewResponseRow {
     responseId: a.text(GEN_AI.RESPONSE_ID),
     startTime: new Date(span.startTimeMs),
     ttfbMs: a.measure(RESPONSE.TTFB_MS),
-    ttftMs: a.measure(RESPONSE.TTFT_MS) ?? (firstChunkSeconds === null ? null : firstChunkSeconds * MS_PER_SECOND),
+    ttftMs: a.measure(RESPONSE.TTFT_MS) ?? secondsToMs(a.measure(GEN_AI.RESPONSE_TIME_TO_FIRST_CHUNK)),
     durationMs: a.measure(RESPONSE.DURATION_MS) ?? span.durationMs,
     inputTokens: a.count(GEN_AI.USAGE_INPUT_TOKENS) ?? a.count(GEN_AI.USAGE_PROMPT_TOKENS),
     outputTokens: a.count(GEN_AI.USAGE_OUTPUT_TOKENS) ?? a.count(GEN_AI.USAGE_COMPLETION_TOKENS),
@@ -147,6 +146,8 @@ export function toConnectionRow(span: DecodedSpan): NewConnectionRow {
     attributes: rowAttributes(a, span),
   };
 }
+
+const secondsToMs = (seconds: number | null) => (seconds === null ? null : seconds * MS_PER_SECOND);
 
 function serviceOf(span: DecodedSpan): string {
   const name = span.resource[ATTR_SERVICE_NAME];

@@ -13,7 +13,8 @@ import { migrateStore } from '../../db/migrate';
 import { describeEachDatabase, type TestDatabase } from '../../test/support/databases';
 import { startCollector } from '../index';
 import { RETRY_AFTER_SECONDS } from '../server';
-import { rowCount, TEST_MAX_BODY_BYTES, useCollector } from './support/collector';
+import { MAX_ATTRIBUTE_DEPTH } from '../otlp/decode';
+import { responseRow, rowCount, TEST_MAX_BODY_BYTES, useCollector } from './support/collector';
 import {
   attribute,
   decodeExportResponse,
@@ -100,6 +101,46 @@ describeEachDatabase('collector rejects', (database) => {
       assert.equal(await rowCount(database().store, service), 2);
     });
   }
+
+  test('NUL, which Postgres cannot store, is removed from strings, and "__proto__" is only a key', async () => {
+    const span = jsonSpan({
+      attributes: [attribute(GEN_AI.REQUEST_MODEL, 'gpt\u0000-4o'), attribute('__proto__', 'kept'), attribute('app.note\u0000', 'a\u0000b')],
+    });
+    const res = await post(collector().url, JSON.stringify(jsonRequest('hostile-app', [span])), JSON_TYPE);
+    assert.equal(res.status, 200);
+    const row = await responseRow(database().store, span.spanId);
+    assert.equal(row.model, 'gpt-4o');
+    assert.equal((row.attributes as Record<string, unknown>)['app.note'], 'ab');
+    assert.ok(Object.hasOwn(row.attributes, '__proto__'));
+  });
+
+  test('invalid UTF-8 in protobuf, or an unpaired surrogate in JSON, gets 400', async () => {
+    const marker = 'UTF8';
+    const body = protobufRequest('utf8-app', [jsonSpan({ attributes: [attribute(GEN_AI.REQUEST_MODEL, marker)] })]);
+    body.set([0xff, 0xfe, 0xfd, 0xfc], body.indexOf(marker));
+    const res = await post(collector().url, body, PROTOBUF);
+    assert.equal(res.status, 400);
+    assert.match(decodeRpcStatus(await res.arrayBuffer()).message ?? '', /malformed protobuf/);
+
+    const json = JSON.stringify(jsonRequest('utf8-app', [jsonSpan({ attributes: [attribute(GEN_AI.REQUEST_MODEL, 'a\ud800')] })]));
+    const jsonRes = await post(collector().url, json, JSON_TYPE);
+    assert.equal(jsonRes.status, 400);
+    assert.match(((await jsonRes.json()) as { message: string }).message, /unpaired high surrogate/);
+    assert.equal(await rowCount(database().store, 'utf8-app'), 0);
+  });
+
+  test('attributes nested deeper than the limit reject their span, not the request', async () => {
+    const service = 'deep-app';
+    let deep: Record<string, unknown> = { stringValue: 'bottom' };
+    for (let i = 0; i < MAX_ATTRIBUTE_DEPTH + 2; i++) deep = { arrayValue: { values: [deep] } };
+    const spans = [responseSpan(), jsonSpan({ attributes: [attribute(GEN_AI.REQUEST_MODEL, 'm'), { key: 'deep', value: deep }] })];
+    const res = await post(collector().url, JSON.stringify(jsonRequest(service, spans)), JSON_TYPE);
+    assert.equal(res.status, 200);
+    const { partialSuccess } = (await res.json()) as ReturnType<typeof decodeExportResponse>;
+    assert.equal(partialSuccess?.rejectedSpans, '1');
+    assert.match(partialSuccess?.errorMessage ?? '', /attribute deep is nested deeper than 8 levels/);
+    assert.equal(await rowCount(database().store, service), 1);
+  });
 
   test('a body over the limit gets 413 before it is read, and nothing is stored', async () => {
     const service = 'too-large-app';
