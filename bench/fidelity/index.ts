@@ -9,6 +9,7 @@
  */
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -131,6 +132,8 @@ const result = {
     gap_error_p50_ms: round3(quantile(all.gapVsInjected, 0.5)),
     gap_error_p99_ms: round3(quantile(all.gapVsInjected, 0.99)),
   },
+  // Other processes on the machine delay the event loop, and with it every timestamp.
+  machine: { cpus: cpus().length, load_average_1m: Number(loadavg()[0].toFixed(2)) },
   event_loop_delay_p50_ms: round3(loopDelay.percentile(50) / 1e6),
   event_loop_delay_p99_ms: round3(loopDelay.percentile(99) / 1e6),
   event_loop_delay_max_ms: round3(loopDelay.max / 1e6),
