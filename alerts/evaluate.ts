@@ -15,11 +15,18 @@ import { recordEvaluation, type Transition } from './rules-store';
 const MINUTE_MS = 60_000;
 const QUANTILE: Partial<Record<Statistic, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 
+/** The span [from, to) a rule reads, and its length for rates. */
+export interface EvaluationWindow {
+  from: Date;
+  to: Date;
+  seconds: number;
+}
+
 /**
- * The span a rule reads. Rollups are per minute, so the window starts at the minute that
- * holds now − window: rates then divide by exactly the time the summed buckets cover.
+ * Rollups are per minute, so the window starts at the minute that holds now − window:
+ * rates then divide by exactly the time the summed buckets cover.
  */
-export function evaluationWindow(windowSeconds: number, now: Date): { from: Date; to: Date; seconds: number } {
+export function evaluationWindow(windowSeconds: number, now: Date): EvaluationWindow {
   const from = Math.floor((now.getTime() - windowSeconds * 1000) / MINUTE_MS) * MINUTE_MS;
   return { from: new Date(from), to: now, seconds: (now.getTime() - from) / 1000 };
 }
@@ -36,7 +43,7 @@ interface RollupSums extends Record<string, unknown> {
   ttft_max_ms: number | null;
   duration_max_ms: number | null;
   itl_max_ms: number | null;
-  hist: HistogramBuckets | string | null;
+  hist: HistogramBuckets | null;
 }
 
 const LATENCY_COLUMNS = {
@@ -59,7 +66,7 @@ function histogramMean(hist: HistogramBuckets): number | null {
 const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : null);
 const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
-async function rollupValue(db: Db, rule: RuleDefinition, window: ReturnType<typeof evaluationWindow>): Promise<number | null> {
+async function rollupValue(db: Db, rule: RuleDefinition, window: EvaluationWindow): Promise<number | null> {
   const latency = rule.metric === 'ttft' || rule.metric === 'itl' || rule.metric === 'e2e' ? LATENCY_COLUMNS[rule.metric] : null;
   // Only a percentile needs a histogram merged in the database; the ITL mean reads one too,
   // since rollups keep no ITL sum.
@@ -89,7 +96,7 @@ async function rollupValue(db: Db, rule: RuleDefinition, window: ReturnType<type
       return rule.statistic === 'rate' ? sums.output_tokens / window.seconds : ratio(sums.generation_tokens, sums.generation_seconds);
   }
   if (!latency) throw new Error(`metric ${rule.metric} is not read from rollups`);
-  const histogram: HistogramBuckets = typeof sums.hist === 'string' ? JSON.parse(sums.hist) : (sums.hist ?? {});
+  const histogram = sums.hist ?? {};
   const quantile = QUANTILE[rule.statistic];
   if (quantile !== undefined) return histogramQuantiles(histogram, [quantile])[0];
   if (rule.statistic === 'max') return sums[latency.max];
@@ -97,7 +104,7 @@ async function rollupValue(db: Db, rule: RuleDefinition, window: ReturnType<type
 }
 
 /** Handshake time (DNS + TCP + TLS + upgrade) per response the connections carried. */
-async function connectionOverhead(db: Db, rule: RuleDefinition, window: ReturnType<typeof evaluationWindow>): Promise<number | null> {
+async function connectionOverhead(db: Db, rule: RuleDefinition, window: EvaluationWindow): Promise<number | null> {
   const overhead = sql`(coalesce(dns_ms, 0) + coalesce(tcp_ms, 0) + coalesce(tls_ms, 0) + coalesce(upgrade_ms, 0))`;
   const value =
     rule.statistic === 'max'

@@ -71,7 +71,9 @@ function advisoryLockLeadership(databaseUrl: string): Leadership {
       return held;
     },
     async release() {
-      // Ending the session releases the lock; no explicit unlock is needed.
+      // Ending the session would release the lock too, but only once the server notices the
+      // closed socket; unlocking first lets another collector take over on its next tick.
+      if (held) await session`select pg_advisory_unlock(${classKey}, ${objectKey})`.catch(() => undefined);
       held = false;
       await session.end({ timeout: 5 });
     },

@@ -63,12 +63,26 @@ describeEachDatabase('alert evaluator', (database) => {
     const admin = postgres(database().databaseUrl!, { max: 1, onnotice: () => {} });
     try {
       // The timeout makes the call wait until the session is gone, not just signalled.
-      await admin`select pg_terminate_backend(pid, 5000) from pg_locks where locktype = 'advisory' and objsubid = 2 and granted`;
+      await admin`select pg_terminate_backend(pid, 5000) from pg_locks where locktype = 'advisory' and objsubid = 2 and granted
+        and database = (select oid from pg_database where datname = current_database())`;
     } finally {
       await admin.end();
     }
     assert.equal((await second.tick()).leader, true);
     assert.equal((await first.tick()).leader, false);
+  });
+
+  test('evaluates on its own every interval until stopped', async () => {
+    const { store } = database();
+    const rule = await insertRule(store.db, definition());
+    const evaluator = startAlertEvaluator({ store, intervalMs: 5 });
+    stops.push(() => evaluator.stop());
+    const evaluated = async () => (await store.db.select().from(alertRules).where(eq(alertRules.id, rule.id)))[0].lastEvaluatedAt;
+    while (!(await evaluated())) await new Promise((resolve) => setTimeout(resolve, 5));
+    await evaluator.stop();
+    const last = await evaluated();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(await evaluated(), last, 'no evaluation after stop()');
   });
 
   test('a webhook that hangs delays neither the next evaluation nor ingestion, and stop() cancels it', async () => {
