@@ -2,12 +2,28 @@ import { ConnectionTracker } from '../connection-tracker.ts';
 import { TRANSPORT } from '../contract.ts';
 import type { Recorder } from '../internal-types.ts';
 import { safely } from '../safely.ts';
-import { FRAME_HEAD_CHARS, WebSocketSession } from '../websocket-session.ts';
+import { FRAME_HEAD_CHARS, WebSocketSession, type ReceivedFrame } from '../websocket-session.ts';
 
 function byteLength(data: unknown): number {
   if (typeof data === 'string') return Buffer.byteLength(data);
   if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
   return data instanceof Blob ? data.size : 0;
+}
+
+/** A text frame; reused for every message, since the session reads it synchronously. */
+class StringFrame implements ReceivedFrame {
+  head = '';
+  private data = '';
+
+  set(data: string): this {
+    this.data = data;
+    this.head = data.length > FRAME_HEAD_CHARS ? data.slice(0, FRAME_HEAD_CHARS) : data;
+    return this;
+  }
+
+  text(): string {
+    return this.data;
+  }
 }
 
 /**
@@ -20,6 +36,7 @@ export class GlobalWebSocketTransport {
   private original: typeof WebSocket | undefined;
   private instrumented: typeof WebSocket | undefined;
   private readonly sessions = new WeakMap<WebSocket, WebSocketSession>();
+  private readonly frame = new StringFrame();
 
   constructor(private readonly recorder: Recorder) {}
 
@@ -77,13 +94,12 @@ export class GlobalWebSocketTransport {
 
   private onMessage(session: WebSocketSession, data: unknown): void {
     const at = performance.now();
-    safely(this.recorder, 'WebSocket message observation', () => {
-      const frame =
-        typeof data === 'string'
-          ? { head: data.length > FRAME_HEAD_CHARS ? data.slice(0, FRAME_HEAD_CHARS) : data, text: () => data }
-          : undefined;
-      session.onMessage(frame, byteLength(data), at);
-    });
+    // A plain try rather than safely(): this runs per frame and must not allocate a closure.
+    try {
+      session.onMessage(typeof data === 'string' ? this.frame.set(data) : undefined, byteLength(data), at);
+    } catch (err) {
+      this.recorder.diag.error('WebSocket message observation failed', err);
+    }
   }
 
   private onSend(socket: WebSocket, data: unknown): void {

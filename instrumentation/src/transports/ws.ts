@@ -123,9 +123,7 @@ export class WsTransport {
         const session = this.sessions.get(socket);
         if (!session) return;
         const buffer = toBuffer(first);
-        const bytes = typeof first === 'string' ? Buffer.byteLength(first) : (buffer?.length ?? 0);
-        const frame = second === true || !buffer ? undefined : this.frame.set(buffer);
-        session.onMessage(typeof first === 'string' ? { head: first, text: () => first } : frame, bytes, at);
+        session.onMessage(second === true || !buffer ? undefined : this.frame.set(buffer), buffer?.length ?? 0, at);
       } else if (event === 'upgrade') {
         if (socket._isServer) return;
         const request = socket._req;
