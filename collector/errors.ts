@@ -27,3 +27,11 @@ export interface SpanRejection {
   span: string;
   reason: string;
 }
+
+/** The database could not take the write now; the same request may succeed later (503). */
+export class WriteUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WriteUnavailableError';
+  }
+}

@@ -17,3 +17,4 @@ export {
 } from './server';
 export { decodeTraceRequest, type DecodedSpan, type DecodedTraces, type OtlpEncoding } from './otlp/decode';
 export { translateSpans, type Translation } from './translate';
+export { prepareBatch, storeBatch, type PreparedBatch } from './batch';

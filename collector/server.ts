@@ -11,12 +11,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { Store } from '../db/client';
-import { writeBatch } from '../db/ingest';
-import { RequestError, type SpanRejection } from './errors';
-import { decodeTraceRequest, type OtlpEncoding } from './otlp/decode';
+import { describeRejections, prepareBatch, storeBatch } from './batch';
+import { RequestError, WriteUnavailableError } from './errors';
+import type { OtlpEncoding } from './otlp/decode';
 import { CONTENT_TYPE, encodeExportTraceResponse, encodeStatus } from './otlp/encode';
 import { readBody } from './read-body';
-import { translateSpans } from './translate';
 
 export interface CollectorOptions {
   store: Store;
@@ -57,8 +56,6 @@ export const HEALTH_PATH = '/healthz';
 /** Long enough for a restarting Postgres; exporters add their own backoff on top. */
 export const RETRY_AFTER_SECONDS = 5;
 const HEALTH_TIMEOUT_MS = 2000;
-/** At most this many rejections are spelled out in a message; the count covers the rest. */
-const REJECTIONS_SHOWN = 5;
 
 /** google.rpc.Code values used in error bodies. */
 const RPC_CODE = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 };
@@ -71,9 +68,6 @@ const RPC_CODE_OF_STATUS: Record<number, number> = {
   500: RPC_CODE.INTERNAL,
   503: RPC_CODE.UNAVAILABLE,
 };
-
-/** SQLSTATE class 22: the database refused a value; retrying the same batch cannot help. */
-const DATA_EXCEPTION_CLASS = '22';
 
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const { store, port = DEFAULT_PORT, host = DEFAULT_HOST, maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options;
@@ -88,26 +82,20 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     let encoding: OtlpEncoding = 'json';
     try {
       encoding = encodingOf(req.headers['content-type']);
-      const body = await readBody(req, maxBodyBytes);
-      const decoded = decodeTraceRequest(body, encoding);
-      const translation = translateSpans(decoded.spans);
-      const rejected = [...decoded.rejected, ...translation.rejected];
-      const received = decoded.spans.length + decoded.rejected.length;
-      stats.spansReceived += received;
-      stats.spansRejected += rejected.length;
+      const batch = prepareBatch(await readBody(req, maxBodyBytes), encoding);
+      stats.spansReceived += batch.received;
+      stats.spansRejected += batch.rejected.length;
       // A request none of whose spans could be stored is bad input as a whole, and a
       // 400 says so more plainly than a partial success that accepted nothing.
-      if (rejected.length > 0 && rejected.length === received) {
-        throw new RequestError(400, describeRejections(rejected, received));
+      if (batch.rejected.length > 0 && batch.rejected.length === batch.received) {
+        throw new RequestError(400, describeRejections(batch));
       }
-      if (translation.responses.length + translation.connections.length > 0) {
-        const written = await writeOrExplain(store, translation);
-        stats.responsesInserted += written.responsesInserted;
-        stats.connectionsInserted += written.connectionsInserted;
-      }
-      stats.spansIgnored += translation.ignored;
-      const message = rejected.length > 0 ? describeRejections(rejected, received) : '';
-      reply(res, 200, encoding, encodeExportTraceResponse(encoding, rejected.length, message));
+      const written = await storeBatch(store, batch);
+      stats.responsesInserted += written.responsesInserted;
+      stats.connectionsInserted += written.connectionsInserted;
+      stats.spansIgnored += batch.ignored;
+      const message = batch.rejected.length > 0 ? describeRejections(batch) : '';
+      reply(res, 200, encoding, encodeExportTraceResponse(encoding, batch.rejected.length, message));
     } catch (error) {
       if (error instanceof WriteUnavailableError) stats.writeFailures += 1;
       replyError(res, error, encoding);
@@ -175,42 +163,6 @@ function encodingOf(contentType: string | undefined): OtlpEncoding {
   if (mediaType === CONTENT_TYPE.protobuf) return 'protobuf';
   if (mediaType === CONTENT_TYPE.json) return 'json';
   throw new RequestError(415, `unsupported Content-Type "${mediaType}": send ${CONTENT_TYPE.protobuf} or ${CONTENT_TYPE.json}`);
-}
-
-/** The database could not take the write now; the same request may succeed later. */
-class WriteUnavailableError extends Error {}
-
-async function writeOrExplain(store: Store, batch: Parameters<typeof writeBatch>[1]) {
-  try {
-    return await writeBatch(store, batch);
-  } catch (error) {
-    const code = sqlStateOf(error);
-    if (code?.startsWith(DATA_EXCEPTION_CLASS)) {
-      throw new RequestError(400, `the database refused the batch (SQLSTATE ${code}): ${(error as Error).message}`);
-    }
-    throw new WriteUnavailableError(`the database could not store the batch, retry later: ${rootMessage(error)}`);
-  }
-}
-
-/** Drivers and Drizzle wrap errors differently; the SQLSTATE is somewhere on the cause chain. */
-function sqlStateOf(error: unknown): string | undefined {
-  for (let e = error; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
-}
-
-function rootMessage(error: unknown): string {
-  let e = error;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
-function describeRejections(rejected: SpanRejection[], received: number): string {
-  const shown = rejected.slice(0, REJECTIONS_SHOWN).map((r) => `${r.span}: ${r.reason}`);
-  const more = rejected.length > REJECTIONS_SHOWN ? `; and ${rejected.length - REJECTIONS_SHOWN} more` : '';
-  return `${rejected.length} of ${received} spans rejected: ${shown.join('; ')}${more}`;
 }
 
 function replyError(res: ServerResponse, error: unknown, encoding: OtlpEncoding = 'json'): void {
