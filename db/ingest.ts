@@ -4,8 +4,10 @@
  * Raw rows go in with a single multi-row INSERT ... SELECT FROM unnest(...) per table (one
  * statement and one round trip however large the batch; a Drizzle values() insert binds
  * one parameter per cell and is several times slower). ON CONFLICT DO NOTHING on
- * (trace_id, span_id) makes exporter retries harmless, and the rollups are computed from
- * the rows that were actually inserted, so a retry never counts twice either.
+ * (trace_id, span_id, time) makes exporter retries harmless — the time column is the
+ * partition key, which every unique index of a partitioned table must hold, and a retry
+ * repeats it — and the rollups are computed from the rows that were actually inserted,
+ * so a retry never counts twice either.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Store } from './client';
@@ -121,15 +123,16 @@ function selectExpression<Row>(column: Column<Row>): SQL {
 
 /**
  * INSERT INTO table (cols) SELECT ... FROM unnest($1::type[], $2::type[], ...) ON CONFLICT
- * DO NOTHING RETURNING trace_id, span_id — one array parameter per column.
+ * DO NOTHING RETURNING trace_id, span_id — one array parameter per column. `partitionKey`
+ * is the table's time column, part of its unique (trace_id, span_id, time) index.
  */
-function unnestInsert<Row>(table: string, columns: Column<Row>[], rows: Row[]): SQL {
+function unnestInsert<Row>(table: string, partitionKey: string, columns: Column<Row>[], rows: Row[]): SQL {
   const names = sql.join(columns.map((c) => sql.identifier(c.name)), sql`, `);
   const arrays = sql.join(columns.map((c) => arrayParameter(c, rows)), sql`, `);
   const selects = sql.join(columns.map(selectExpression), sql`, `);
   return sql`insert into ${sql.identifier(table)} (${names})
     select ${selects} from unnest(${arrays}) as t(${names})
-    on conflict (trace_id, span_id) do nothing
+    on conflict (trace_id, span_id, ${sql.identifier(partitionKey)}) do nothing
     returning trace_id, span_id`;
 }
 
@@ -281,13 +284,13 @@ export async function writeBatch(store: Store, batch: SpanBatch): Promise<WriteR
     const responses = uniqueSpans(batch.responses);
     if (responses.length > 0) {
       const inserted = await queryRows<{ trace_id: string; span_id: string }>(
-        db, unnestInsert('responses', RESPONSE_COLUMNS, responses));
+        db, unnestInsert('responses', 'start_time', RESPONSE_COLUMNS, responses));
       responsesInserted = inserted.length;
       const fresh = new Set(inserted.map((r) => rowKey(r.trace_id, r.span_id)));
       await mergeRollups(db, computeRollups(responses.filter((r) => fresh.has(rowKey(r.traceId, r.spanId)))));
     }
     if (batch.connections.length > 0) {
-      const inserted = await queryRows(db, unnestInsert('connections', CONNECTION_COLUMNS, batch.connections));
+      const inserted = await queryRows(db, unnestInsert('connections', 'opened_at', CONNECTION_COLUMNS, batch.connections));
       connectionsInserted = inserted.length;
     }
     return { responsesInserted, connectionsInserted };

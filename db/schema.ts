@@ -25,6 +25,7 @@ const count = (name: string) => bigint(name, { mode: 'number' });
 /** Sparse log-bucketed histogram: bucket key (as a string) to count. */
 export type HistogramBuckets = Record<string, number>;
 
+/** Range-partitioned by start_time into daily partitions (db/migrations/0002, db/partitions.ts). */
 export const responses = pgTable(
   'responses',
   {
@@ -70,7 +71,9 @@ export const responses = pgTable(
     ingestedAt: ts('ingested_at').notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('responses_trace_span_uq').on(t.traceId, t.spanId),
+    // The partition key must be part of every unique index on a partitioned table; an
+    // exporter retry repeats the span's start time, so idempotency stays exact.
+    uniqueIndex('responses_trace_span_uq').on(t.traceId, t.spanId, t.startTime),
     index('responses_start_time_idx').on(t.startTime),
     index('responses_dims_time_idx').on(t.service, t.model, t.transport, t.startTime),
     index('responses_response_id_idx').on(t.responseId),
@@ -78,6 +81,7 @@ export const responses = pgTable(
   ],
 );
 
+/** Range-partitioned by opened_at into daily partitions, like responses. */
 export const connections = pgTable(
   'connections',
   {
@@ -105,7 +109,7 @@ export const connections = pgTable(
     ingestedAt: ts('ingested_at').notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('connections_trace_span_uq').on(t.traceId, t.spanId),
+    uniqueIndex('connections_trace_span_uq').on(t.traceId, t.spanId, t.openedAt),
     index('connections_connection_id_idx').on(t.connectionId),
     index('connections_opened_at_idx').on(t.openedAt),
   ],

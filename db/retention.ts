@@ -1,0 +1,77 @@
+/*
+ * Retention: raw rows are kept `rawDays`, per-minute rollups `rollupDays`, so long-range
+ * charts outlive the raw data they summarise. Raw data goes by dropping whole daily
+ * partitions — no DELETE of millions of rows, no table bloat left for vacuum — and only
+ * the few rows that sit in the DEFAULT partition are deleted one by one.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db, Store } from './client';
+import { DAY_MS, defaultPartitionName, listPartitions, lockPartitions, PARTITIONED_TABLES } from './partitions';
+import { queryRows } from './rows';
+
+export interface RetentionOptions {
+  /** Days of raw responses and connections kept. */
+  rawDays: number;
+  /** Days of per-minute rollups kept. */
+  rollupDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionOptions = { rawDays: 14, rollupDays: 400 };
+
+function positiveNumber(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of days, not "${text}"`);
+  return value;
+}
+
+/** STREAMSCOPE_RETENTION_RAW_DAYS (default 14) and STREAMSCOPE_RETENTION_ROLLUP_DAYS (default 400). */
+export function retentionFromEnv(env: Record<string, string | undefined> = process.env): RetentionOptions {
+  return {
+    rawDays: positiveNumber(env, 'STREAMSCOPE_RETENTION_RAW_DAYS', DEFAULT_RETENTION.rawDays),
+    rollupDays: positiveNumber(env, 'STREAMSCOPE_RETENTION_ROLLUP_DAYS', DEFAULT_RETENTION.rollupDays),
+  };
+}
+
+export interface RetentionResult {
+  /** Names of the daily partitions dropped. */
+  droppedPartitions: string[];
+  /** Rows older than the raw cutoff deleted from the DEFAULT partitions. */
+  defaultRowsDeleted: number;
+  rollupRowsDeleted: number;
+}
+
+async function deleteCount(db: Db, query: ReturnType<typeof sql>): Promise<number> {
+  const [{ n }] = await queryRows<{ n: number }>(db, sql`with deleted as (${query} returning 1) select count(*)::int as n from deleted`);
+  return n;
+}
+
+/**
+ * Drops every daily partition that ends at or before now − rawDays (a day is dropped whole
+ * once all of it is past the cutoff, so up to one extra day is kept), deletes DEFAULT rows
+ * and rollup rows older than their cutoffs.
+ */
+export async function applyRetention(store: Store, { rawDays, rollupDays, now = new Date() }: RetentionOptions & { now?: Date }): Promise<RetentionResult> {
+  const rawCutoff = now.getTime() - rawDays * DAY_MS;
+  const rollupCutoff = new Date(now.getTime() - rollupDays * DAY_MS);
+  // Dropping a partition locks its parent exclusively; the lock keeps two collectors'
+  // maintenance from interleaving DDL on the same tables.
+  return store.db.transaction(async (tx) => {
+    const db = tx as unknown as Db;
+    await lockPartitions(db);
+    const result: RetentionResult = { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0 };
+    for (const { table, column } of PARTITIONED_TABLES) {
+      for (const [day, name] of await listPartitions(db, table)) {
+        if (day + DAY_MS > rawCutoff) continue;
+        await db.execute(sql`drop table ${sql.identifier(name)}`);
+        result.droppedPartitions.push(name);
+      }
+      result.defaultRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(defaultPartitionName(table))}
+        where ${sql.identifier(column)} < ${new Date(rawCutoff).toISOString()}::timestamptz`);
+    }
+    result.rollupRowsDeleted = await deleteCount(db, sql`delete from rollups_1m where bucket < ${rollupCutoff.toISOString()}::timestamptz`);
+    result.droppedPartitions.sort();
+    return result;
+  });
+}
