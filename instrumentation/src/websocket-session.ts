@@ -1,5 +1,5 @@
 import { context } from '@opentelemetry/api';
-import { OUTCOME } from './contract.ts';
+import { API, OUTCOME } from './contract.ts';
 import { ConnectionTracker } from './connection-tracker.ts';
 import { EVENT_CLASS, type ProtocolParser, type Recorder } from './internal-types.ts';
 import { stringField } from './parsers/json-scan.ts';
@@ -37,7 +37,7 @@ export class WebSocketSession {
     connection.setPeer(url);
     this.url = url.href;
     const parser = parserForPath(url.pathname);
-    this.detecting = parser.api === 'generic';
+    this.detecting = parser.api === API.GENERIC;
     this.parser = this.detecting ? undefined : parser;
   }
 

@@ -29,10 +29,11 @@ export function responseObjectControl(
 
 /** Model and input of a `response.create` message or a `POST /v1/responses` body. */
 export function responseCreateRequest(body: string, wsEventType: string): RequestInfo | undefined {
+  // Typed before parsing: Realtime clients stream large audio appends that need no parse.
+  const type = eventType(body);
+  if (type !== undefined && type !== wsEventType) return { createsResponse: false };
   const message = parseObject(body);
   if (!message) return undefined;
-  const type = asString(message.type);
-  if (type !== undefined && type !== wsEventType) return { createsResponse: false };
   // Realtime nests the parameters under `response`; Responses puts them at the top level.
   const params = asRecord(message.response) ?? message;
   return { createsResponse: true, model: asString(params.model), input: params.input ?? params.instructions };
