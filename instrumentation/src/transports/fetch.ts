@@ -70,12 +70,7 @@ export class FetchTransport {
 
   enable(): void {
     if (this.originalFetch || typeof globalThis.fetch !== 'function') return;
-    diagnosticsChannel.subscribe(CHANNELS.requestCreate, this.onRequestCreate);
-    diagnosticsChannel.subscribe(CHANNELS.beforeConnect, this.onBeforeConnect);
-    diagnosticsChannel.subscribe(CHANNELS.clientSocket, this.onClientSocket);
-    diagnosticsChannel.subscribe(CHANNELS.connected, this.onConnected);
-    diagnosticsChannel.subscribe(CHANNELS.connectError, this.onConnectError);
-    diagnosticsChannel.subscribe(CHANNELS.sendHeaders, this.onSendHeaders);
+    for (const [name, onMessage] of this.subscriptions()) diagnosticsChannel.subscribe(name, onMessage);
     this.originalFetch = globalThis.fetch;
     this.instrumentedFetch = this.wrapFetch(globalThis.fetch);
     globalThis.fetch = this.instrumentedFetch;
@@ -83,17 +78,23 @@ export class FetchTransport {
 
   disable(): void {
     if (!this.originalFetch) return;
-    diagnosticsChannel.unsubscribe(CHANNELS.requestCreate, this.onRequestCreate);
-    diagnosticsChannel.unsubscribe(CHANNELS.beforeConnect, this.onBeforeConnect);
-    diagnosticsChannel.unsubscribe(CHANNELS.clientSocket, this.onClientSocket);
-    diagnosticsChannel.unsubscribe(CHANNELS.connected, this.onConnected);
-    diagnosticsChannel.unsubscribe(CHANNELS.connectError, this.onConnectError);
-    diagnosticsChannel.unsubscribe(CHANNELS.sendHeaders, this.onSendHeaders);
+    for (const [name, onMessage] of this.subscriptions()) diagnosticsChannel.unsubscribe(name, onMessage);
     // If another wrapper now sits on top of ours, ours stays and passes through (originalFetch unset).
     if (globalThis.fetch === this.instrumentedFetch) globalThis.fetch = this.originalFetch;
     this.originalFetch = undefined;
     this.instrumentedFetch = undefined;
     this.connecting.clear();
+  }
+
+  private subscriptions(): [string, (message: unknown) => void][] {
+    return [
+      [CHANNELS.requestCreate, this.onRequestCreate],
+      [CHANNELS.beforeConnect, this.onBeforeConnect],
+      [CHANNELS.clientSocket, this.onClientSocket],
+      [CHANNELS.connected, this.onConnected],
+      [CHANNELS.connectError, this.onConnectError],
+      [CHANNELS.sendHeaders, this.onSendHeaders],
+    ];
   }
 
   private wrapFetch(original: typeof fetch): typeof fetch {
