@@ -40,11 +40,11 @@ export const DROPPED_ATTRIBUTES_KEY = 'streamscope.collector.dropped_attributes'
 /** Key in a row's attributes holding the resource attributes. */
 export const RESOURCE_KEY = 'resource';
 
-/** Serialised size budgets of a row's unmapped span attributes and of its resource attributes. */
+/** Serialised size budgets (JSON characters) of a row's unmapped span attributes and of its resource attributes. */
 export const MAX_ATTRIBUTES_BYTES = 8192;
-export const MAX_RESOURCE_BYTES = 4096;
+const MAX_RESOURCE_BYTES = 4096;
 /** Longer strings are cut: a prompt that slipped into an attribute is not worth a row's budget. */
-export const MAX_ATTRIBUTE_STRING_LENGTH = 1024;
+const MAX_ATTRIBUTE_STRING_LENGTH = 1024;
 /** The instrumentation caps offsets itself; this bounds what a foreign sender can make one row hold. */
 export const MAX_TOKEN_OFFSETS = 65_536;
 
@@ -74,7 +74,7 @@ export function translateSpans(spans: readonly DecodedSpan[]): Translation {
   return translation;
 }
 
-export function toResponseRow(span: DecodedSpan): NewResponseRow {
+function toResponseRow(span: DecodedSpan): NewResponseRow {
   const a = new MappedAttributes(span.attributes);
   a.consume(ATTR_KIND);
   // Equal to the span start by contract; the span's nanosecond start is the precise copy.
@@ -118,7 +118,7 @@ export function toResponseRow(span: DecodedSpan): NewResponseRow {
   };
 }
 
-export function toConnectionRow(span: DecodedSpan): NewConnectionRow {
+function toConnectionRow(span: DecodedSpan): NewConnectionRow {
   const a = new MappedAttributes(span.attributes);
   a.consume(ATTR_KIND);
   return {
@@ -165,7 +165,7 @@ function rowAttributes(a: MappedAttributes, span: DecodedSpan): Record<string, u
  * Keeps attributes in order until the serialised budget is spent, cutting long strings;
  * the count of those left out is recorded so a reader knows the row is partial.
  */
-export function boundAttributes(attributes: Attributes, maxBytes: number): Attributes {
+function boundAttributes(attributes: Attributes, maxBytes: number): Attributes {
   const kept = emptyAttributes();
   let remaining = maxBytes;
   let dropped = 0;
@@ -231,7 +231,7 @@ class MappedAttributes {
     const value = this.consume(key);
     if (value === undefined) return null;
     if (Array.isArray(value) && value.every((v) => isCount(v, INT4_MAX))) {
-      return (value as number[]).slice(0, MAX_TOKEN_OFFSETS);
+      return value.length > MAX_TOKEN_OFFSETS ? (value as number[]).slice(0, MAX_TOKEN_OFFSETS) : (value as number[]);
     }
     throw invalid(key, value, 'an array of integers from 0 to 2147483647 (microseconds)');
   }

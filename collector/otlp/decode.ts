@@ -294,6 +294,6 @@ function int64ToNumber(value: Int64): number | string {
  * transaction. (Invalid UTF-8 and unpaired surrogates never get this far: the protobuf
  * and ProtoJSON readers reject them, and the request gets a 400.)
  */
-export function cleanText(text: string): string {
+function cleanText(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
 }
