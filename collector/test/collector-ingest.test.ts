@@ -251,6 +251,12 @@ describeEachDatabase('collector ingest', (database) => {
     assert.ok(await responseRow(database().store, span.spanId));
   });
 
+  test('an export with no spans is a full success', async () => {
+    const res = await post(collector().url, JSON.stringify({ resourceSpans: [] }), JSON_TYPE);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {});
+  });
+
   test('unmapped attributes are kept up to a size bound, and the row says how many were left out', async () => {
     const attributes = Array.from({ length: 200 }, (_, i) => attribute(`app.field_${i}`, 'x'.repeat(100)));
     const span = jsonSpan({ attributes: [attribute(GEN_AI.OPERATION_NAME, 'chat'), ...attributes] });
