@@ -43,26 +43,28 @@ export class TransportStats {
   readonly #errorReasons: Record<string, number> = {};
   #count = 0;
   #errors = 0;
+  #errorsSeen = 0;
   #outputTokens = 0;
   #interval = { count: 0, errors: 0, ttfts: [] as number[] };
 
-  record(timing: StreamTiming): void {
+  /** `measured: false` (warm-up) feeds only the live progress figures, not the summary. */
+  record(timing: StreamTiming, measured = true): void {
+    const completed = timing.error === null;
+    // A completed response without a token has no time to first token; it is not a zero.
+    const ttft = completed && timing.tokenArrivals.length > 0 ? timing.tokenArrivals[0] - timing.sentAt : null;
+    this.#interval[completed ? 'count' : 'errors']++;
+    if (!completed) this.#errorsSeen++;
+    if (ttft !== null) this.#interval.ttfts.push(ttft);
+    if (!measured) return;
     if (timing.error !== null) {
       this.#errors++;
-      this.#interval.errors++;
       this.#errorReasons[timing.error] = (this.#errorReasons[timing.error] ?? 0) + 1;
       return;
     }
     this.#count++;
-    this.#interval.count++;
     this.#outputTokens += timing.tokenArrivals.length;
     this.#endToEnds.push(timing.endedAt - timing.sentAt);
-    // A completed response without a token has no time to first token; it is not a zero.
-    if (timing.tokenArrivals.length > 0) {
-      const ttft = timing.tokenArrivals[0] - timing.sentAt;
-      this.#ttfts.push(ttft);
-      this.#interval.ttfts.push(ttft);
-    }
+    if (ttft !== null) this.#ttfts.push(ttft);
   }
 
   takeInterval(): IntervalFigures {
@@ -71,8 +73,9 @@ export class TransportStats {
     return { count, errors, ttftP50Ms: p50p99(ttfts).p50 };
   }
 
-  get errors(): number {
-    return this.#errors;
+  /** Every error so far, warm-up included, for the progress line. */
+  get errorsSeen(): number {
+    return this.#errorsSeen;
   }
 
   summarize(elapsedMs: number): TransportSummary {

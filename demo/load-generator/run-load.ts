@@ -57,7 +57,7 @@ async function runUser(lane: Lane, session: UserSession, cancelled: AbortSignal,
     while (await lane.pacer.next()) {
       const timing = await session.next(cancelled);
       if (cancelled.aborted) return;
-      if (timing.sentAt >= measureFrom) lane.stats.record(timing);
+      lane.stats.record(timing, timing.sentAt >= measureFrom);
     }
   } finally {
     session.close();
@@ -106,7 +106,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadSummary> {
           formatProgress(
             performance.now() - startedAt,
             PROGRESS_INTERVAL_MS,
-            lanes.map(({ transport, stats, pacer }) => ({ transport, interval: stats.takeInterval(), totalErrors: stats.errors, backlog: pacer.backlog })),
+            lanes.map(({ transport, stats, pacer }) => ({ transport, interval: stats.takeInterval(), totalErrors: stats.errorsSeen, backlog: pacer.backlog })),
           ),
         PROGRESS_INTERVAL_MS,
       );

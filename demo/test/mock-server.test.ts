@@ -7,11 +7,15 @@ import { createMockModelServer, type MockModelServer } from '../mock-server/mock
 import { SCHEDULE_SEED_METADATA_KEY } from '../mock-server/responses-events.ts';
 import { scheduleFromSeed, type ScheduleConfig, type TokenSchedule } from '../mock-server/schedule.ts';
 import { streamOverSse } from '../load-generator/sse-stream.ts';
+import { percentile } from '../load-generator/latency-stats.ts';
 import type { StreamTiming } from '../load-generator/stream-timing.ts';
 import { openResponsesSocket, streamOverWebSocket } from '../load-generator/websocket-stream.ts';
 
-/** Generous: the assertion is that the schedule shapes the stream, not that timers are exact on a busy box. */
+/** Timers run on whole milliseconds, so a token may show up that much before its exact offset. */
+const EARLY_MS = 2;
 const TOLERANCE_MS = 30;
+/** Far beyond any scheduling jitter: only a token from the wrong schedule would be this late. */
+const MAX_LATE_MS = 300;
 
 const SCHEDULE: Partial<ScheduleConfig> = {
   ttftMs: { kind: 'uniform', min: 60, max: 250 },
@@ -19,16 +23,30 @@ const SCHEDULE: Partial<ScheduleConfig> = {
   outputTokens: { kind: 'uniform', min: 6, max: 12 },
 };
 
-function assertFollowsSchedule(timing: StreamTiming, schedule: TokenSchedule | undefined): void {
-  assert.ok(schedule, `the server remembers the schedule of ${timing.responseId}`);
-  assert.equal(timing.error, null);
-  assert.equal(timing.tokenArrivals.length, schedule.tokens.length);
-  const ttft = timing.tokenArrivals[0] - timing.sentAt;
-  assert.ok(Math.abs(ttft - schedule.ttftMs) <= TOLERANCE_MS, `TTFT ${ttft.toFixed(1)} ms vs injected ${schedule.ttftMs} ms`);
-  schedule.gapsMs.forEach((gap, i) => {
-    const observed = timing.tokenArrivals[i + 1] - timing.tokenArrivals[i];
-    assert.ok(Math.abs(observed - gap) <= TOLERANCE_MS, `gap ${i}: ${observed.toFixed(1)} ms vs injected ${gap} ms`);
-  });
+/**
+ * How well client-side arrivals follow the injected schedule. A token can never arrive before
+ * its scheduled offset from the request (the client's clock starts first), so that bound is
+ * strict; lateness is judged by its median, because one stall of a busy machine's event loop
+ * delays whichever tokens were due during it.
+ */
+function assertFollowsSchedule(timings: StreamTiming[], scheduleFor: (id: string) => TokenSchedule | undefined): void {
+  const lateness: number[] = [];
+  for (const timing of timings) {
+    const schedule = scheduleFor(timing.responseId ?? '');
+    assert.ok(schedule, `the server remembers the schedule of ${timing.responseId}`);
+    assert.equal(timing.error, null);
+    assert.equal(timing.tokenArrivals.length, schedule.tokens.length);
+    let dueMs = schedule.ttftMs;
+    timing.tokenArrivals.forEach((arrival, i) => {
+      if (i > 0) dueMs += schedule.gapsMs[i - 1];
+      const late = arrival - timing.sentAt - dueMs;
+      assert.ok(late >= -EARLY_MS, `token ${i} arrived ${(-late).toFixed(1)} ms before its schedule`);
+      assert.ok(late <= MAX_LATE_MS, `token ${i} arrived ${late.toFixed(1)} ms late`);
+      lateness.push(late);
+    });
+  }
+  const median = percentile(lateness.sort((a, b) => a - b), 50)!;
+  assert.ok(median <= TOLERANCE_MS, `median lateness ${median.toFixed(1)} ms`);
 }
 
 describe('mock model server', () => {
@@ -49,21 +67,19 @@ describe('mock model server', () => {
   after(() => server.close());
 
   test('SSE streams follow the injected schedule', async () => {
-    for (let i = 0; i < 3; i++) {
-      const timing = await streamOverSse(client, request);
-      assertFollowsSchedule(timing, server.scheduleFor(timing.responseId ?? ''));
-    }
+    const timings: StreamTiming[] = [];
+    for (let i = 0; i < 3; i++) timings.push(await streamOverSse(client, request));
+    assertFollowsSchedule(timings, server.scheduleFor);
   });
 
   test('one WebSocket carries several responses, each following its schedule', async () => {
     const socket = await openResponsesSocket(client);
     try {
-      let previous: string | null = null;
+      const timings: StreamTiming[] = [];
       for (let i = 0; i < 3; i++) {
-        const timing = await streamOverWebSocket(socket, { ...request, previous_response_id: previous });
-        assertFollowsSchedule(timing, server.scheduleFor(timing.responseId ?? ''));
-        previous = timing.responseId;
+        timings.push(await streamOverWebSocket(socket, { ...request, previous_response_id: timings.at(-1)?.responseId ?? null }));
       }
+      assertFollowsSchedule(timings, server.scheduleFor);
     } finally {
       socket.close();
     }
