@@ -6,6 +6,7 @@
  */
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -126,12 +127,14 @@ const NAMED_SSE_EVENTS = new Set(['/v1/responses', '/v1/messages']);
 export interface MockModelServerOptions {
   /** Schedule for the n-th response this server starts. */
   schedule?: (index: number) => TokenSchedule;
+  /** Serve https/wss with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
 }
 
 export class MockModelServer {
   readonly sent: SentResponse[] = [];
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  private readonly server = http.createServer((req, res) => this.onRequest(req, res));
+  private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private responses = 0;
@@ -140,7 +143,9 @@ export class MockModelServer {
   onHttpRequest: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
 
   constructor(private readonly options: MockModelServerOptions = {}) {
-    this.server.on('connection', (socket: Socket) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
+    this.server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
+    this.server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       // Without it Nagle holds each small SSE write until the client's delayed ACK: tens of ms.
       socket.setNoDelay(true);
       this.sockets.add(socket);
@@ -162,11 +167,11 @@ export class MockModelServer {
   }
 
   get httpURL(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get wsURL(): string {
-    return `ws://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}`;
   }
 
   scheduleFor(index: number): TokenSchedule {
