@@ -126,10 +126,13 @@ function parseProtobuf(body: Uint8Array): PbRequest {
   }
 }
 
+/** Invalid UTF-8 is refused, as the protobuf reader refuses it, rather than silently replaced. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseJson(body: Uint8Array): PbRequest {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    json = JSON.parse(STRICT_UTF8.decode(body));
   } catch (error) {
     throw new RequestError(400, `malformed JSON: ${(error as Error).message}`);
   }

@@ -114,7 +114,7 @@ describeEachDatabase('collector rejects', (database) => {
     assert.ok(Object.hasOwn(row.attributes, '__proto__'));
   });
 
-  test('invalid UTF-8 in protobuf, or an unpaired surrogate in JSON, gets 400', async () => {
+  test('invalid UTF-8 (protobuf or JSON) or an unpaired surrogate in JSON gets 400', async () => {
     const marker = 'UTF8';
     const body = protobufRequest('utf8-app', [jsonSpan({ attributes: [attribute(GEN_AI.REQUEST_MODEL, marker)] })]);
     body.set([0xff, 0xfe, 0xfd, 0xfc], body.indexOf(marker));
@@ -126,6 +126,12 @@ describeEachDatabase('collector rejects', (database) => {
     const jsonRes = await post(collector().url, json, JSON_TYPE);
     assert.equal(jsonRes.status, 400);
     assert.match(((await jsonRes.json()) as { message: string }).message, /unpaired high surrogate/);
+
+    const bytes = Buffer.from(JSON.stringify(jsonRequest('utf8-app', [jsonSpan({ attributes: [attribute(GEN_AI.REQUEST_MODEL, marker)] })])));
+    bytes.set([0xff, 0xfe, 0xfd, 0xfc], bytes.indexOf(marker));
+    const bytesRes = await post(collector().url, bytes, JSON_TYPE);
+    assert.equal(bytesRes.status, 400);
+    assert.match(((await bytesRes.json()) as { message: string }).message, /malformed JSON/);
     assert.equal(await rowCount(database().store, 'utf8-app'), 0);
   });
 
