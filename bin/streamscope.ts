@@ -6,7 +6,9 @@ const USAGE = `usage: streamscope <command>
 
   start     collector (OTLP/HTTP on :4318) and dashboard (:3000) in one process
   demo      start, plus a mock model server and load generator filling the dashboard
+  collector the collector alone (for several replicas on one PostgreSQL)
   migrate   apply database migrations and exit
+  alerts    apply <rules.json> [--prune] | list: alert rules as code
 
 Database: DATABASE_URL=postgres://… uses that server; unset, an embedded PGlite
 database lives in STREAMSCOPE_DATA_DIR (default ./data/pglite).`;
@@ -15,7 +17,9 @@ type Command = (args: string[]) => Promise<void>;
 
 const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('../cli/start')).startCommand,
+  collector: async () => (await import('../cli/collector')).collectorCommand,
   migrate: async () => (await import('../cli/migrate')).migrateCommand,
+  alerts: async () => (await import('../cli/alerts')).alertsCommand,
 };
 
 async function main(): Promise<void> {
