@@ -31,6 +31,8 @@ export interface MockModelServer {
   port: number;
   /** PEM certificate clients must trust when `tls` is on; null otherwise. */
   ca: string | null;
+  /** TCP connections accepted so far: compared with responses served, the cost of each policy. */
+  connectionsAccepted(): number;
   /** The exact schedule injected for a response (or chat completion) id. */
   scheduleFor(responseId: string): TokenSchedule | undefined;
   close(): Promise<void>;
@@ -49,10 +51,12 @@ export async function createMockModelServer(options: MockModelServerOptions = {}
   const registry = new ScheduleRegistry(options.seed ?? 1, config, options.rememberSchedules ?? 10_000);
   const { server, ca } = await createTransportServer(options.tls ?? false);
   const sockets = new Set<Socket>();
+  let connectionsAccepted = 0;
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
   server.on('request', createHttpHandler(registry));
   server.on('connection', (socket: Socket) => {
+    connectionsAccepted++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -77,6 +81,7 @@ export async function createMockModelServer(options: MockModelServerOptions = {}
     wsUrl: `${secure ? 'wss' : 'ws'}://${authority}/v1/responses`,
     port,
     ca,
+    connectionsAccepted: () => connectionsAccepted,
     scheduleFor: (responseId) => registry.get(responseId),
     close: () =>
       new Promise<void>((resolve) => {

@@ -40,14 +40,26 @@ describe('load generator', () => {
     assert.equal(summary.unsent, 0);
   });
 
-  for (const policy of ['keep-alive', 'new-connection'] as const) {
-    test(`the ${policy} policy runs cleanly on both transports`, async () => {
-      const summary = await runLoad({ baseURL: server.url, transport: 'both', virtualUsers: 2, targetRate: 4, durationMs: 1000, connectionPolicy: policy, quiet: true });
-      for (const figures of Object.values(summary.transports)) {
+  // Connections each policy should open for `users` users sending `responses` responses in all.
+  const expectedConnections = {
+    'persistent-ws': (users: number) => users,
+    'keep-alive': (users: number) => users,
+    'new-connection': (_users: number, responses: number) => responses,
+  };
+  for (const policy of ['persistent-ws', 'keep-alive', 'new-connection'] as const) {
+    for (const transport of ['websocket', 'sse'] as const) {
+      test(`the ${policy} policy opens the connections it promises over ${transport}`, async () => {
+        const before = server.connectionsAccepted();
+        const summary = await runLoad({ baseURL: server.url, transport, virtualUsers: 2, targetRate: 6, durationMs: 1000, connectionPolicy: policy, quiet: true });
+        const figures = summary.transports[transport]!;
         assert.equal(figures.errors, 0, JSON.stringify(figures.errorReasons));
-        assert.ok(figures.count >= 3);
-      }
-    });
+        assert.ok(figures.count >= 4, `${figures.count} responses`);
+        const opened = server.connectionsAccepted() - before;
+        const expected = expectedConnections[policy](2, figures.count);
+        // A shared keep-alive pool may open fewer connections than users when requests don't overlap.
+        assert.ok(opened <= expected && opened >= (policy === 'keep-alive' ? 1 : expected), `${opened} connections, expected ${expected}`);
+      });
+    }
   }
 
   test('injected failures are counted as errors, by reason, and kept out of latency', async () => {
