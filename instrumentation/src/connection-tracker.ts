@@ -28,6 +28,8 @@ export class ConnectionTracker implements ConnectionRef {
   bytesSent = 0;
   bytesReceived = 0;
   closeCode: number | undefined;
+  /** False for a connection first seen after it was made; such a connection emits no span. */
+  handshakeSeen = true;
   private lookupAt = -1;
   private tcpAt = -1;
   private tlsAt = -1;
@@ -69,7 +71,7 @@ export class ConnectionTracker implements ConnectionRef {
   end(at: number): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.responses === 0) return;
+    if (this.responses === 0 || !this.handshakeSeen) return;
     try {
       this.emit(at);
     } catch (err) {

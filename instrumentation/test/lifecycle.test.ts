@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { isWrapped } from '@opentelemetry/instrumentation';
 import WebSocket from 'ws';
+import { ATTR_CONNECTION_ID, RESPONSE } from '../src/contract.ts';
 import { MockModelServer, MOCK_MODEL } from './utils/mock-model-server.ts';
 import { eventually, setupTelemetry, type TestTelemetry } from './utils/telemetry.ts';
 
@@ -66,5 +67,21 @@ describe('enable and disable', () => {
     await streamOverFetch(server);
     await streamOverWs(server);
     await eventually(() => telemetry.responses().length === spansBefore + 2);
+  });
+
+  it('marks a socket opened while disabled as reused and emits no connection span for it', async () => {
+    const fresh = await new MockModelServer().listen();
+    telemetry.instrumentation.disable();
+    await streamOverFetch(fresh);
+    // undici returns the socket to its pool a moment after the body's last chunk.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    telemetry.instrumentation.enable();
+    const spansBefore = telemetry.responses().length;
+    await streamOverFetch(fresh);
+    const span = await eventually(() => telemetry.responses()[spansBefore]);
+    assert.equal(span.attributes[RESPONSE.CONNECTION_REUSED], true);
+    await fresh.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(telemetry.connections().filter((c) => c.attributes[ATTR_CONNECTION_ID] === span.attributes[ATTR_CONNECTION_ID]).length, 0);
   });
 });

@@ -173,10 +173,12 @@ export class FetchTransport {
       if (connection) connection.requests++;
       return;
     }
-    // A socket opened before the instrumentation was enabled: reused, phases unknown.
+    // A socket opened before the instrumentation was enabled: reused, and with no handshake
+    // seen it gets no connection span, which would claim a free connection.
     if (!connection) {
       connection = this.track(socket, at);
       connection.requests++;
+      connection.handshakeSeen = false;
       if (request.origin) connection.setPeer(new URL(request.origin));
     }
     call.sentAt = at;
