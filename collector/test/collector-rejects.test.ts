@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { ExportResultCode } from '@opentelemetry/core';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { ATTR_KIND, GEN_AI, KIND, RESPONSE } from '@streamscope/instrumentation/contract';
 import { openStore, type Store } from '../../db/client';
 import { migrateStore } from '../../db/migrate';
@@ -26,6 +28,7 @@ import {
   PROTOBUF,
   protobufRequest,
 } from './support/otlp-requests';
+import { EXPORTERS, exportSpans, hrTimeAt, recentHrTime, recordSpans, type ExporterName } from './support/spans';
 
 const responseSpan = () => jsonSpan({ attributes: [attribute(ATTR_KIND, KIND.RESPONSE), attribute(GEN_AI.REQUEST_MODEL, 'm')] });
 
@@ -147,6 +150,26 @@ describeEachDatabase('collector rejects', (database) => {
     assert.match(partialSuccess?.errorMessage ?? '', /attribute deep is nested deeper than 8 levels/);
     assert.equal(await rowCount(database().store, service), 1);
   });
+
+  for (const exporter of Object.keys(EXPORTERS) as ExporterName[]) {
+    test(`the official ${exporter} exporter takes a partial success as success and a 400 as a failure`, async () => {
+      const service = `exporter-answers-${exporter}`;
+      const start = recentHrTime();
+      const spec = (ttft: number) => ({
+        name: 'chat',
+        startTime: start,
+        endTime: hrTimeAt(start, 100),
+        attributes: { [ATTR_KIND]: KIND.RESPONSE, [RESPONSE.TTFT_MS]: ttft },
+      });
+      const [valid, invalid] = recordSpans({ resource: { [ATTR_SERVICE_NAME]: service } }, [spec(10), spec(-5)]);
+      const options = { url: `${collector().url}/v1/traces`, exporter };
+      assert.equal((await exportSpans(options, [valid, invalid])).code, ExportResultCode.SUCCESS);
+      const failed = await exportSpans(options, [invalid]);
+      assert.equal(failed.code, ExportResultCode.FAILED);
+      assert.match(String((failed.error as { data?: string } | undefined)?.data ?? failed.error?.message), /ttft_ms must be a finite/);
+      assert.equal(await rowCount(database().store, service), 1);
+    });
+  }
 
   test('a body over the limit gets 413 before it is read, and nothing is stored', async () => {
     const service = 'too-large-app';

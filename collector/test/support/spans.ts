@@ -7,7 +7,8 @@ import { OTLPTraceExporter as OTLPTraceExporterHttpJson } from '@opentelemetry/e
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 
 /** The two official exporters: protobuf and JSON over HTTP. */
 export const EXPORTERS = {
@@ -34,27 +35,42 @@ export interface EmitOptions {
   gzip?: boolean;
 }
 
-/** Sends the spans in one export; resolves with their (hex) trace and span ids once the exporter is done. */
-export async function emitSpans(options: EmitOptions, specs: SpanSpec[]): Promise<{ traceId: string; spanId: string }[]> {
-  const exporter = new EXPORTERS[options.exporter]({
-    url: options.url,
-    compression: options.gzip ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
-  });
+/** Records finished spans through the SDK, without exporting them. */
+export function recordSpans(options: Pick<EmitOptions, 'resource' | 'scope'>, specs: SpanSpec[]): ReadableSpan[] {
+  const recorder = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes(options.resource ?? {}),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    spanProcessors: [new SimpleSpanProcessor(recorder)],
   });
   const tracer = provider.getTracer(options.scope?.name ?? 'streamscope-test', options.scope?.version);
-  const ids = specs.map((spec) => {
+  for (const spec of specs) {
     const span = tracer.startSpan(spec.name, { attributes: spec.attributes, startTime: spec.startTime, kind: spec.kind });
     for (const event of spec.events ?? []) span.addEvent(event.name, event.attributes, event.time);
     if (spec.status) span.setStatus(spec.status);
     span.end(spec.endTime);
-    return { traceId: span.spanContext().traceId, spanId: span.spanContext().spanId };
+  }
+  return recorder.getFinishedSpans();
+}
+
+/** One export call of the official exporter, resolving with what it made of the collector's answer. */
+export async function exportSpans(options: Omit<EmitOptions, 'resource' | 'scope'>, spans: ReadableSpan[]): Promise<ExportResult> {
+  const exporter = new EXPORTERS[options.exporter]({
+    url: options.url,
+    compression: options.gzip ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
   });
-  await provider.forceFlush();
-  await provider.shutdown();
-  return ids;
+  try {
+    return await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
+  } finally {
+    await exporter.shutdown();
+  }
+}
+
+/** Sends the spans in one export that must succeed; resolves with their (hex) trace and span ids. */
+export async function emitSpans(options: EmitOptions, specs: SpanSpec[]): Promise<{ traceId: string; spanId: string }[]> {
+  const spans = recordSpans(options, specs);
+  const result = await exportSpans(options, spans);
+  if (result.code !== ExportResultCode.SUCCESS) throw new Error(`export failed: ${result.error?.message}`);
+  return spans.map((span) => ({ traceId: span.spanContext().traceId, spanId: span.spanContext().spanId }));
 }
 
 /** [seconds, nanoseconds] `offsetMs` after `base`, keeping nanosecond precision. */
