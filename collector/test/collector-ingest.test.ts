@@ -21,6 +21,8 @@ import {
   TRANSPORT,
 } from '@streamscope/instrumentation/contract';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { eq, sql } from 'drizzle-orm';
 import { queryRows } from '../../db/rows';
 import { rollups1m } from '../../db/schema';
@@ -249,6 +251,25 @@ describeEachDatabase('collector ingest', (database) => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), {});
     assert.ok(await responseRow(database().store, span.spanId));
+  });
+
+  test('a thousand spans through the BatchSpanProcessor, in concurrent exports, are all stored once', async () => {
+    const service = 'batch-app';
+    const exporter = new EXPORTERS.protobuf({ url: tracesUrl(), concurrencyLimit: 40 });
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
+      spanProcessors: [new BatchSpanProcessor(exporter, { maxExportBatchSize: 50, maxQueueSize: 2000, scheduledDelayMillis: 10 })],
+    });
+    const tracer = provider.getTracer('batch-test');
+    for (let i = 0; i < 1000; i++) {
+      tracer.startSpan('chat', { attributes: { [ATTR_KIND]: KIND.RESPONSE, [GEN_AI.REQUEST_MODEL]: `model-${i % 3}`, [RESPONSE.TTFT_MS]: i } }).end();
+    }
+    await provider.forceFlush();
+    await provider.shutdown();
+    assert.equal(await rowCount(database().store, service), 1000);
+    const [{ responses }] = await queryRows<{ responses: number }>(database().store.db,
+      sql`select sum(responses) as responses from rollups_1m where service = ${service}`);
+    assert.equal(Number(responses), 1000);
   });
 
   test('an export with no spans is a full success', async () => {
