@@ -25,7 +25,7 @@ export interface WriteResult {
   connectionsInserted: number;
 }
 
-type Column<Row> = {
+export type Column<Row> = {
   name: string;
   /** Postgres element type of the unnest array parameter. */
   type: 'text' | 'float8' | 'int4' | 'int8' | 'bool';
@@ -37,7 +37,8 @@ type Column<Row> = {
 const toMs = (date: Date | null | undefined) => (date ? date.getTime() : null);
 const toArrayLiteral = (values: number[] | null | undefined) => (values ? `{${values.join(',')}}` : null);
 
-const RESPONSE_COLUMNS: Column<NewResponseRow>[] = [
+/** The responses columns the write path fills, in the order it sends them (COPY uses them too). */
+export const RESPONSE_COLUMNS: Column<NewResponseRow>[] = [
   { name: 'trace_id', type: 'text', value: (r) => r.traceId },
   { name: 'span_id', type: 'text', value: (r) => r.spanId },
   { name: 'service', type: 'text', value: (r) => r.service },

@@ -1,0 +1,243 @@
+/*
+ * Ingest benchmark: how many responses per second one collector commits to Postgres,
+ * against the physical limit measured in the same run.
+ *
+ *   npx tsx bench/ingest/index.ts [--seconds N] [--concurrency N] [--smoke]
+ *
+ * Phases, each on a freshly emptied table:
+ *   1. collector → Postgres: a load client (child process) keeps `concurrency` OTLP
+ *      protobuf requests of 512 response spans (100 token offsets each) in flight;
+ *      committed responses/s, ack latency, collector RSS.
+ *   2. ceiling: the same rows COPYed straight into the same table by postgres-js (one and
+ *      two streams); the collector's figure as a fraction of the best.
+ *   3. collector → PGlite (the embedded default), same load.
+ *   4. the official path: BatchSpanProcessor + OTLPTraceExporter (protobuf) pipelines.
+ * The collector runs in this process; its RSS is this process's.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { sql } from 'drizzle-orm';
+import { startCollector } from '../../collector';
+import { decodeTraceRequest } from '../../collector/otlp/decode';
+import { translateSpans } from '../../collector/translate';
+import { openStore, type Store } from '../../db/client';
+import { RESPONSE_COLUMNS } from '../../db/ingest';
+import { migrateStore } from '../../db/migrate';
+import { DAY_MS, ensurePartitions } from '../../db/partitions';
+import { queryRows } from '../../db/rows';
+import { createPostgresDatabase } from '../../test/support/databases';
+import { copyInto, responsesCopyText } from '../support/copy';
+import { machine, printFinalJson, printTable, quantile, round } from '../support/report';
+import { TOKENS_PER_RESPONSE } from '../support/workload';
+import { captureTemplates, SPANS_PER_REQUEST, TEMPLATES, type ClientCommand, type ClientMessage } from './load';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string' },
+    concurrency: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+  },
+});
+const SECONDS = Number(args.seconds ?? (args.smoke ? 3 : 30));
+/** The side phases (ceiling, PGlite, exporter) need less time to settle on a figure. */
+const SIDE_SECONDS = args.smoke ? 2 : Math.min(SECONDS, 15);
+const WARMUP_SECONDS = args.smoke ? 1 : 3;
+const CONCURRENCY = Number(args.concurrency ?? 4);
+const CLIENT = fileURLToPath(new URL('./client.ts', import.meta.url));
+
+interface PhaseResult {
+  responsesPerSecond: number;
+  requests: number;
+  failures: number;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  peakRssMb: number;
+  committed: number;
+}
+
+/** A client command before the collector's URL is known (Omit applied to each member of the union). */
+type CommandWithoutUrl = ClientCommand extends unknown ? Omit<ClientCommand, 'url'> : never;
+
+/** Starts the load client; resolves its messages in order. */
+function startClient(command: ClientCommand): { child: ChildProcess; next: (type: ClientMessage['type']) => Promise<ClientMessage> } {
+  const child = fork(CLIENT, { execArgv: ['--import', 'tsx'] });
+  const queue: ClientMessage[] = [];
+  const waiters: ((message: ClientMessage) => void)[] = [];
+  child.on('message', (message: ClientMessage) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(message);
+    else queue.push(message);
+  });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`load client exited (${code})`))));
+  exited.catch(() => {});
+  child.send(command);
+  return {
+    child,
+    async next(type) {
+      const message = queue.shift() ?? (await Promise.race([new Promise<ClientMessage>((resolve) => waiters.push(resolve)), exited]));
+      if (message.type !== type) throw new Error(`load client said ${message.type}, expected ${type}`);
+      return message;
+    },
+  };
+}
+
+/** Runs a collector on `store` under the client's load and measures the window. */
+async function measureCollector(store: Store, command: CommandWithoutUrl): Promise<PhaseResult> {
+  const collector = await startCollector({ store, port: 0 });
+  const client = startClient({ ...command, url: collector.url });
+  try {
+    await client.next('ready');
+    await client.next('measuring');
+    const startInserted = collector.stats.responsesInserted;
+    const started = performance.now();
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+    await new Promise((resolve) => setTimeout(resolve, command.seconds * 1000));
+    const committed = collector.stats.responsesInserted - startInserted;
+    const elapsed = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    const done = (await client.next('done')) as Extract<ClientMessage, { type: 'done' }>;
+    return {
+      responsesPerSecond: committed / elapsed,
+      requests: done.requests,
+      failures: done.failures,
+      latencyP50Ms: round(quantile(done.latenciesMs, 0.5)),
+      latencyP99Ms: round(quantile(done.latenciesMs, 0.99)),
+      peakRssMb: Math.round(peakRss / 2 ** 20),
+      committed,
+    };
+  } finally {
+    client.child.kill();
+    await collector.close();
+  }
+}
+
+/** A COPY text body of 512 rows whose trace and span ids are rewritten per chunk. */
+class CopyTemplate {
+  private readonly bytes: Buffer;
+  private readonly idOffsets: number[];
+
+  constructor(rows: ReturnType<typeof translateSpans>['responses']) {
+    this.bytes = Buffer.from(responsesCopyText(rows), 'latin1');
+    // trace_id and span_id are the first two fields of every line: 32 + 1 + 16 hex characters.
+    this.idOffsets = [];
+    for (let at = 0; at < this.bytes.length; at = this.bytes.indexOf(10, at) + 1) this.idOffsets.push(at);
+  }
+
+  get rowCount(): number {
+    return this.idOffsets.length;
+  }
+
+  render(run: number, chunk: number): Buffer {
+    const body = Buffer.from(this.bytes);
+    const prefix = `${run.toString(16).padStart(8, '0')}${chunk.toString(16).padStart(16, '0')}`;
+    this.idOffsets.forEach((at, i) => body.write(`${prefix}${i.toString(16).padStart(8, '0')}`, at, 'latin1'));
+    return body;
+  }
+}
+
+/** Rows/s of `streams` concurrent COPY statements fed for `seconds`, committed. */
+async function copyCeiling(store: Store, templates: CopyTemplate[], streams: number, seconds: number, run: number): Promise<number> {
+  let rows = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(Array.from({ length: streams }, async (_, stream) => {
+    function* chunks() {
+      for (let n = 0; performance.now() < deadline; n++) {
+        const template = templates[n % templates.length];
+        rows += template.rowCount;
+        yield template.render(run + stream, n);
+      }
+    }
+    await copyInto(store.sql!, 'responses', RESPONSE_COLUMNS, chunks());
+  }));
+  return rows / ((performance.now() - started) / 1000);
+}
+
+async function emptyTables(store: Store): Promise<void> {
+  await store.db.execute(sql`truncate responses, connections, rollups_1m`);
+}
+
+async function counts(store: Store): Promise<{ raw: number; rolled: number }> {
+  const [row] = await queryRows<{ raw: number; rolled: number }>(store.db, sql`
+    select (select count(*)::int from responses) as raw, (select coalesce(sum(responses), 0)::int from rollups_1m) as rolled`);
+  return row;
+}
+
+async function prepare(store: Store): Promise<void> {
+  await migrateStore(store);
+  await ensurePartitions(store, { from: new Date(Date.now() - DAY_MS), to: new Date(Date.now() + DAY_MS) });
+}
+
+async function main(): Promise<void> {
+  const database = await createPostgresDatabase();
+  const store = await openStore({ databaseUrl: database.url, maxConnections: 16 });
+  const pgliteDir = await mkdtemp(path.join(os.tmpdir(), 'streamscope-bench-'));
+  try {
+    await prepare(store);
+    const [{ version }] = await queryRows<{ version: string }>(store.db, sql`select split_part(current_setting('server_version'), ' ', 1) as version`);
+    // The ceiling stores exactly what the collector stores: the captured bodies, decoded and translated.
+    const copyTemplates = (await captureTemplates()).map((t) => new CopyTemplate(translateSpans(decodeTraceRequest(t.render(1, 0, Date.now()), 'protobuf').spans).responses));
+    const load = { warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, concurrency: CONCURRENCY };
+
+    console.error(`collector → Postgres ${version}: ${SECONDS} s, ${CONCURRENCY} requests in flight…`);
+    const postgres = await measureCollector(store, { mode: 'replay', run: 1, ...load });
+    const afterPostgres = await counts(store);
+    if (afterPostgres.rolled !== afterPostgres.raw) throw new Error(`rollups count ${afterPostgres.rolled} responses, raw rows ${afterPostgres.raw}`);
+
+    console.error('COPY ceiling…');
+    await emptyTables(store);
+    const copyOne = await copyCeiling(store, copyTemplates, 1, SIDE_SECONDS, 0x1000);
+    await emptyTables(store);
+    const copyTwo = await copyCeiling(store, copyTemplates, 2, SIDE_SECONDS, 0x2000);
+    const ceiling = Math.max(copyOne, copyTwo);
+
+    console.error('official exporter → collector → Postgres…');
+    await emptyTables(store);
+    const official = await measureCollector(store, { mode: 'exporter', ...load, seconds: SIDE_SECONDS });
+
+    console.error('collector → PGlite…');
+    const pglite = await openStore({ dataDir: pgliteDir });
+    let embedded: PhaseResult;
+    try {
+      await prepare(pglite);
+      embedded = await measureCollector(pglite, { mode: 'replay', run: 3, ...load, seconds: SIDE_SECONDS });
+    } finally {
+      await pglite.close();
+    }
+
+    const ratio = postgres.responsesPerSecond / ceiling;
+    const phase = (name: string, r: PhaseResult) => [name, Math.round(r.responsesPerSecond), r.latencyP50Ms, r.latencyP99Ms, r.peakRssMb, r.failures];
+    printTable(`Ingest: ${SPANS_PER_REQUEST} response spans per request, ${TOKENS_PER_RESPONSE} token offsets each`, ['path', 'responses/s', 'p50 ms', 'p99 ms', 'RSS MB', 'failed'], [
+      phase(`collector → Postgres ${version} (${CONCURRENCY} in flight)`, postgres),
+      ['COPY ceiling, 1 stream', Math.round(copyOne), null, null, null, null],
+      ['COPY ceiling, 2 streams', Math.round(copyTwo), null, null, null, null],
+      phase(`official exporter (${CONCURRENCY} pipelines; flush time)`, official),
+      phase('collector → PGlite', embedded),
+    ]);
+    console.log(`\ncollector / COPY ceiling = ${(ratio * 100).toFixed(1)} % (target ≥ 50 %); PGlite ${Math.round(embedded.responsesPerSecond)} responses/s (target ≥ 10,000)`);
+    printFinalJson({
+      benchmark: 'ingest',
+      workload: { spansPerRequest: SPANS_PER_REQUEST, tokenOffsetsPerResponse: TOKENS_PER_RESPONSE, distinctBodies: TEMPLATES, concurrency: CONCURRENCY, seconds: SECONDS, sideSeconds: SIDE_SECONDS, warmupSeconds: WARMUP_SECONDS },
+      machine: { ...machine(), postgres: version },
+      collectorPostgres: postgres,
+      copyCeiling: { oneStream: Math.round(copyOne), twoStreams: Math.round(copyTwo), best: Math.round(ceiling) },
+      ratioToCeiling: round(ratio, 3),
+      officialExporter: official,
+      collectorPglite: embedded,
+    });
+  } finally {
+    await store.close();
+    await database.drop();
+    await rm(pgliteDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
