@@ -60,7 +60,8 @@ interface PhaseResult {
 }
 
 /** A client command before the collector's URL is known (Omit applied to each member of the union). */
-type CommandWithoutUrl = ClientCommand extends unknown ? Omit<ClientCommand, 'url'> : never;
+type WithoutUrl<C> = C extends unknown ? Omit<C, 'url'> : never;
+type CommandWithoutUrl = WithoutUrl<ClientCommand>;
 
 /** Starts the load client; resolves its messages in order. */
 function startClient(command: ClientCommand): { child: ChildProcess; next: (type: ClientMessage['type']) => Promise<ClientMessage> } {
@@ -88,7 +89,7 @@ function startClient(command: ClientCommand): { child: ChildProcess; next: (type
 /** Runs a collector on `store` under the client's load and measures the window. */
 async function measureCollector(store: Store, command: CommandWithoutUrl): Promise<PhaseResult> {
   const collector = await startCollector({ store, port: 0 });
-  const client = startClient({ ...command, url: collector.url });
+  const client = startClient({ ...command, url: collector.url } as ClientCommand);
   try {
     await client.next('ready');
     await client.next('measuring');
