@@ -5,7 +5,7 @@
  * row is written.
  */
 import type { Store } from '../db/client';
-import { writeBatch, type WriteResult } from '../db/ingest';
+import { writeBatch, type SpanBatch, type WriteResult } from '../db/ingest';
 import { RequestError, WriteUnavailableError, type SpanRejection } from './errors';
 import { decodeTraceRequest, type OtlpEncoding } from './otlp/decode';
 import { translateSpans, type Translation } from './translate';
@@ -34,7 +34,7 @@ export function prepareBatch(body: Uint8Array, encoding: OtlpEncoding): Prepared
  * Resolves once the rows are committed. A value the database refuses is the sender's
  * error (RequestError 400); anything else is the database's (WriteUnavailableError).
  */
-export async function storeBatch(store: Store, batch: PreparedBatch): Promise<WriteResult> {
+export async function storeBatch(store: Store, batch: SpanBatch): Promise<WriteResult> {
   if (batch.responses.length + batch.connections.length === 0) return { responsesInserted: 0, connectionsInserted: 0 };
   try {
     return await writeBatch(store, batch);

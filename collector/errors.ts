@@ -35,3 +35,11 @@ export class WriteUnavailableError extends Error {
     this.name = 'WriteUnavailableError';
   }
 }
+
+/** The write queue holds its byte limit; the same request may succeed shortly (429). */
+export class QueueFullError extends Error {
+  constructor(queuedBytes: number, maxBytes: number) {
+    super(`the write queue is full (${queuedBytes} of ${maxBytes} bytes waiting for the database), retry later`);
+    this.name = 'QueueFullError';
+  }
+}

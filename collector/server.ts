@@ -2,20 +2,22 @@
  * The OTLP/HTTP receiver: POST /v1/traces (protobuf or JSON, optionally gzip) and
  * GET /healthz, on node:http.
  *
- * A request is answered only after writeBatch committed its rows, so a 200 means stored.
- * Failures follow the OTLP/HTTP retry rules: 4xx for input that will never succeed
- * (nothing of it is stored), 503 with Retry-After when the database could not take the
- * write, so exporters retry and the (trace id, span id) idempotency absorbs the repeat.
+ * A request is answered only after its rows are committed (through the bounded write
+ * queue), so a 200 means stored. Failures follow the OTLP/HTTP retry rules: 4xx for input
+ * that will never succeed (nothing of it is stored); 429 with Retry-After when the write
+ * queue is full and 503 with Retry-After when the database could not take the write, so
+ * exporters retry and the (trace id, span id) idempotency absorbs the repeat.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { Store } from '../db/client';
-import { describeRejections, prepareBatch, storeBatch } from './batch';
-import { RequestError, WriteUnavailableError } from './errors';
+import { describeRejections, prepareBatch } from './batch';
+import { QueueFullError, RequestError, WriteUnavailableError } from './errors';
 import type { OtlpEncoding } from './otlp/decode';
 import { CONTENT_TYPE, encodeExportTraceResponse, encodeStatus } from './otlp/encode';
 import { readBody } from './read-body';
+import { createWriteQueue, DEFAULT_MAX_ROWS_PER_WRITE, DEFAULT_QUEUE_BYTES, type QueueDepth } from './write-queue';
 
 export interface CollectorOptions {
   store: Store;
@@ -24,6 +26,12 @@ export interface CollectorOptions {
   host?: string;
   /** Largest request body accepted, after decompression. */
   maxBodyBytes?: number;
+  /** Bytes of requests waiting for the database before new ones get 429 (STREAMSCOPE_QUEUE_BYTES). */
+  queueBytes?: number;
+  /** Write transactions in flight at once; PGlite runs one at a time whatever this says. */
+  writers?: number;
+  /** Rows coalesced into one write transaction. */
+  maxRowsPerWrite?: number;
 }
 
 /** Counters since start, for /healthz and self-monitoring. */
@@ -38,12 +46,17 @@ export interface CollectorStats {
   connectionsInserted: number;
   /** Requests answered 503 because the database write failed. */
   writeFailures: number;
+  /** Requests answered 429 because the write queue was full. */
+  queueFullRejections: number;
+  /** Transactions committed; fewer than the requests stored when the queue coalesces them. */
+  writeTransactions: number;
 }
 
 export interface Collector {
   readonly port: number;
   readonly url: string;
   readonly stats: Readonly<CollectorStats>;
+  queueDepth(): QueueDepth;
   /** Stops accepting connections and resolves once in-flight requests are answered. */
   close(): Promise<void>;
 }
@@ -55,11 +68,18 @@ export const TRACES_PATH = '/v1/traces';
 export const HEALTH_PATH = '/healthz';
 /** Long enough for a restarting Postgres; exporters add their own backoff on top. */
 export const RETRY_AFTER_SECONDS = 5;
+/**
+ * A full queue drains within a transaction or two. Kept short because the official
+ * exporters give up when Retry-After passes their export timeout (10 s by default).
+ */
+export const QUEUE_FULL_RETRY_AFTER_SECONDS = 1;
+const POSTGRES_WRITERS = 2;
 const HEALTH_TIMEOUT_MS = 2000;
 
 /** google.rpc.Code values used in error bodies. */
 const RPC_CODE = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 };
 const RPC_CODE_OF_STATUS: Record<number, number> = {
+  429: RPC_CODE.RESOURCE_EXHAUSTED,
   400: RPC_CODE.INVALID_ARGUMENT,
   404: RPC_CODE.NOT_FOUND,
   405: RPC_CODE.UNIMPLEMENTED,
@@ -73,8 +93,19 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const { store, port = DEFAULT_PORT, host = DEFAULT_HOST, maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options;
   const stats: CollectorStats = {
     exportRequests: 0, spansReceived: 0, spansRejected: 0, spansIgnored: 0,
-    responsesInserted: 0, connectionsInserted: 0, writeFailures: 0,
+    responsesInserted: 0, connectionsInserted: 0, writeFailures: 0, queueFullRejections: 0, writeTransactions: 0,
   };
+  const queue = createWriteQueue({
+    store,
+    maxBytes: options.queueBytes ?? queueBytesFromEnv(),
+    writers: options.writers ?? (store.driver === 'postgres' ? POSTGRES_WRITERS : 1),
+    maxRowsPerWrite: options.maxRowsPerWrite ?? DEFAULT_MAX_ROWS_PER_WRITE,
+    onCommitted(written) {
+      stats.writeTransactions += 1;
+      stats.responsesInserted += written.responsesInserted;
+      stats.connectionsInserted += written.connectionsInserted;
+    },
+  });
 
   async function exportTraces(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.exportRequests += 1;
@@ -82,7 +113,14 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     let encoding: OtlpEncoding = 'json';
     try {
       encoding = encodingOf(req.headers['content-type']);
-      const batch = prepareBatch(await readBody(req, maxBodyBytes), encoding);
+      // Refused before the body is read, so a flood of retries costs no memory; the unread
+      // body is why the connection closes.
+      if (queue.full()) {
+        res.setHeader('Connection', 'close');
+        throw new QueueFullError(queue.depth().bytes, queue.depth().maxBytes);
+      }
+      const body = await readBody(req, maxBodyBytes);
+      const batch = prepareBatch(body, encoding);
       stats.spansReceived += batch.received;
       stats.spansRejected += batch.rejected.length;
       // A request none of whose spans could be stored is bad input as a whole, and a
@@ -90,14 +128,13 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       if (batch.rejected.length > 0 && batch.rejected.length === batch.received) {
         throw new RequestError(400, describeRejections(batch));
       }
-      const written = await storeBatch(store, batch);
-      stats.responsesInserted += written.responsesInserted;
-      stats.connectionsInserted += written.connectionsInserted;
+      await queue.submit(batch, body.length);
       stats.spansIgnored += batch.ignored;
       const message = batch.rejected.length > 0 ? describeRejections(batch) : '';
       reply(res, 200, encoding, encodeExportTraceResponse(encoding, batch.rejected.length, message));
     } catch (error) {
       if (error instanceof WriteUnavailableError) stats.writeFailures += 1;
+      if (error instanceof QueueFullError) stats.queueFullRejections += 1;
       replyError(res, error, encoding);
     }
   }
@@ -111,7 +148,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     } catch (error) {
       database = { ok: false, error: (error as Error).message };
     }
-    const body = { status: database.ok ? 'ok' : 'unavailable', database: { driver: store.driver, location: store.location, ...database }, stats };
+    const body = {
+      status: database.ok ? 'ok' : 'unavailable',
+      database: { driver: store.driver, location: store.location, ...database },
+      queue: queue.depth(),
+      stats,
+    };
     reply(res, database.ok ? 200 : 503, 'json', Buffer.from(JSON.stringify(body)));
   }
 
@@ -144,12 +186,21 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     port: bound,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
     stats,
+    queueDepth: queue.depth,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
       }),
   };
+}
+
+function queueBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.STREAMSCOPE_QUEUE_BYTES;
+  if (raw === undefined || raw === '') return DEFAULT_QUEUE_BYTES;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`STREAMSCOPE_QUEUE_BYTES=${raw} is not a positive number of bytes`);
+  return value;
 }
 
 function requireMethod(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'POST'): void {
@@ -169,8 +220,10 @@ function replyError(res: ServerResponse, error: unknown, encoding: OtlpEncoding 
   let status: number;
   if (error instanceof RequestError) status = error.status;
   else if (error instanceof WriteUnavailableError) status = 503;
+  else if (error instanceof QueueFullError) status = 429;
   else status = 500;
   if (status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (status === 429) res.setHeader('Retry-After', String(QUEUE_FULL_RETRY_AFTER_SECONDS));
   // The body may be partly unread (too large, or refused before reading); closing the
   // connection is cheaper than draining it.
   if (status === 413 || status === 415) res.setHeader('Connection', 'close');

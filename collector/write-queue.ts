@@ -1,0 +1,143 @@
+/*
+ * The bounded write queue between the receiver and the database.
+ *
+ * Requests wait here, counted in bytes (their decoded body size), until a writer commits
+ * them; each request is answered only after its own rows are committed. A writer takes
+ * everything waiting (up to a row bound) into one transaction, so under load many small
+ * exports become a few large inserts — the same group-commit effect a bigger exporter
+ * batch would have — and the queue drains faster the fuller it gets.
+ *
+ * When the queue holds its byte limit, new requests are refused with QueueFullError (429
+ * with Retry-After) instead of growing memory: the exporters keep the spans and retry.
+ */
+import type { Store } from '../db/client';
+import type { SpanBatch, WriteResult } from '../db/ingest';
+import { storeBatch } from './batch';
+import { QueueFullError, RequestError } from './errors';
+
+export interface WriteQueueOptions {
+  store: Store;
+  /** Bytes of requests waiting or being written before new ones are refused. */
+  maxBytes: number;
+  /** Transactions in flight at once. */
+  writers: number;
+  /** Rows gathered into one transaction (a single larger request still goes whole). */
+  maxRowsPerWrite: number;
+  /** Called after each commit, for the collector's counters. */
+  onCommitted(result: WriteResult): void;
+}
+
+export interface QueueDepth {
+  /** Requests waiting or being written. */
+  requests: number;
+  bytes: number;
+  maxBytes: number;
+  /** Transactions in flight. */
+  writing: number;
+}
+
+export interface WriteQueue {
+  /**
+   * Resolves once the batch's rows are committed. Rejects with QueueFullError when it
+   * does not fit, RequestError 400 when the database refuses one of its values, and
+   * WriteUnavailableError when the database could not take the write.
+   */
+  submit(batch: SpanBatch, bytes: number): Promise<void>;
+  /** True when nothing more fits: lets the receiver refuse before reading a body. */
+  full(): boolean;
+  depth(): QueueDepth;
+}
+
+interface Entry {
+  batch: SpanBatch;
+  bytes: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_ROWS_PER_WRITE = 10_000;
+
+const rowsOf = (batch: SpanBatch) => batch.responses.length + batch.connections.length;
+const byKey = (a: { traceId: string; spanId: string }, b: { traceId: string; spanId: string }) =>
+  a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
+
+/**
+ * One batch of several requests' rows. Sorted by (trace id, span id) so that two
+ * transactions holding the same retried span take their row locks in one order and
+ * cannot deadlock each other.
+ */
+function merge(entries: Entry[]): SpanBatch {
+  if (entries.length === 1) return entries[0].batch;
+  return {
+    responses: entries.flatMap((e) => e.batch.responses).sort(byKey),
+    connections: entries.flatMap((e) => e.batch.connections).sort(byKey),
+  };
+}
+
+export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
+  const { store, maxBytes, writers, maxRowsPerWrite, onCommitted } = options;
+  const waiting: Entry[] = [];
+  let bytes = 0;
+  let requests = 0;
+  let writing = 0;
+
+  async function commit(entries: Entry[]): Promise<void> {
+    onCommitted(await storeBatch(store, merge(entries)));
+    for (const entry of entries) entry.resolve();
+  }
+
+  async function write(entries: Entry[]): Promise<void> {
+    try {
+      await commit(entries);
+    } catch (error) {
+      // A value the database refused belongs to one request; writing them one by one
+      // finds it, and the others need not fail with it.
+      if (error instanceof RequestError && entries.length > 1) {
+        for (const entry of entries) await commit([entry]).catch(entry.reject);
+      } else {
+        for (const entry of entries) entry.reject(error);
+      }
+    } finally {
+      for (const entry of entries) bytes -= entry.bytes;
+      requests -= entries.length;
+    }
+  }
+
+  function take(): Entry[] {
+    const entries = [waiting.shift()!];
+    let rows = rowsOf(entries[0].batch);
+    while (waiting.length > 0 && rows + rowsOf(waiting[0].batch) <= maxRowsPerWrite) {
+      const next = waiting.shift()!;
+      rows += rowsOf(next.batch);
+      entries.push(next);
+    }
+    return entries;
+  }
+
+  function pump(): void {
+    while (writing < writers && waiting.length > 0) {
+      writing += 1;
+      void write(take()).finally(() => {
+        writing -= 1;
+        pump();
+      });
+    }
+  }
+
+  return {
+    submit(batch, size) {
+      // An empty queue takes any request the body limit let through, or it could never pass.
+      if (requests > 0 && bytes + size > maxBytes) return Promise.reject(new QueueFullError(bytes, maxBytes));
+      if (rowsOf(batch) === 0) return Promise.resolve();
+      bytes += size;
+      requests += 1;
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ batch, bytes: size, resolve, reject });
+        pump();
+      });
+    },
+    full: () => requests > 0 && bytes >= maxBytes,
+    depth: () => ({ requests, bytes, maxBytes, writing }),
+  };
+}
