@@ -2,21 +2,26 @@
  * The alerts views and HTTP API against the production build (run `npx next build` first),
  * served in this process by the same code `streamscope start` uses, over a Postgres
  * database. Evaluations are forced from the test with the collector's own evaluator, and
- * webhooks go to a receiver on a local port.
+ * webhooks go to a receiver on a local port. Screenshots land in test-artifacts/alerts-*.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startReceiver, TTFT_RULE, type Receiver } from '../../alerts/test/support';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startAlertEvaluator } from '../../alerts';
+import { ingest, responsesAt, startReceiver, TTFT_RULE, type Receiver } from '../../alerts/test/support';
 import { startDashboard, type DashboardServer } from '../../cli/dashboard-server';
 import { openStore, sharedStore, type Store } from '../../db/client';
 import { migrateStore } from '../../db/migrate';
+import { formatValue } from '../../alerts/rule';
 import { ensureAdminCredential } from '../../lib/auth/credential';
 import { createSessionToken, SESSION_COOKIE } from '../../lib/auth/session';
 import { createPostgresDatabase } from '../support/databases';
 
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts', import.meta.url));
 const PASSWORD = 'e2e-alerts-password';
 
 let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
@@ -24,6 +29,8 @@ let store: Store;
 let stateDir: string;
 let dashboard: DashboardServer;
 let receiver: Receiver;
+let browser: Browser;
+let page: Page;
 let session: string;
 
 before(async () => {
@@ -37,9 +44,16 @@ before(async () => {
   session = `${SESSION_COOKIE}=${createSessionToken((await ensureAdminCredential()).credential)}`;
   dashboard = await startDashboard({ port: 0, host: '127.0.0.1' });
   receiver = await startReceiver();
+  await mkdir(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
 
 after(async () => {
+  await browser?.close();
   await receiver?.close();
   await dashboard?.close();
   // The dashboard's route handlers and pages opened the process-wide store.
@@ -103,5 +117,106 @@ describe('the alerts API', () => {
 
     assert.equal((await api(`/api/alerts/${rule.id}`, { method: 'DELETE' })).status, 204);
     assert.equal((await api(`/api/alerts/${rule.id}`)).status, 404);
+  });
+});
+
+async function screenshot(name: string): Promise<void> {
+  await page.waitForLoadState('networkidle');
+  // A full-page shot of a scrolled page draws the sticky top bar where the viewport was.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${ARTIFACTS}/alerts-${name}.png`, fullPage: true });
+}
+
+const text = async (testId: string) => (await page.getByTestId(testId).textContent()) ?? '';
+
+describe('the alerts views', () => {
+  test('a new user signs in and is told how to create a rule', async () => {
+    await page.goto(`${dashboard.url}/alerts`);
+    await page.waitForURL(/\/login\?next=%2Falerts/);
+    await page.getByLabel('Admin password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${dashboard.url}/alerts`);
+    assert.match(await text('alerts-empty'), /npm run alerts -- apply rules\.json/);
+    await screenshot('empty');
+  });
+
+  test('the form names a bad threshold next to its field, then creates the rule', async () => {
+    await page.getByRole('link', { name: 'New rule' }).click();
+    await page.waitForURL(/\/alerts\/new$/);
+    await page.getByLabel('Name').fill('websocket ttft p99');
+    await page.getByLabel('Metric').selectOption('ttft');
+    await page.getByLabel('Statistic').selectOption('p99');
+    await page.getByLabel('Threshold').fill('fast');
+    await page.getByLabel('Pending for').fill('0s');
+    await page.getByLabel('Transport').selectOption('websocket');
+    await page.getByRole('button', { name: 'Add a webhook' }).click();
+    await page.getByLabel('Webhook 1 URL').fill(receiver.url);
+    await page.getByRole('button', { name: 'Create rule' }).click();
+
+    const threshold = page.locator('[data-field="threshold"] .form-error');
+    await threshold.waitFor();
+    assert.match((await threshold.textContent()) ?? '', /^Must be a number/);
+    assert.equal(await page.getByLabel('Threshold').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('.form-error').count(), 1);
+    await screenshot('new-invalid');
+
+    await page.getByLabel('Threshold').fill('300');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.waitForURL(/\/alerts\/\d+$/);
+    assert.match(await text('rule-status'), /inactive TTFT p99 > 300 ms over 5m \(transport=websocket\)/);
+    assert.match(await text('rule-status'), /not evaluated yet/);
+  });
+
+  test('editing the rule changes its condition', async () => {
+    await page.getByLabel('Threshold').fill('0.25s');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await page.getByTestId('rule-status').filter({ hasText: '> 250 ms' }).waitFor();
+    assert.equal(await page.getByLabel('Threshold').inputValue(), '250');
+  });
+
+  test('an evaluation over slow traffic fires: the state, the value and the webhook outcome show', async () => {
+    await ingest(store, responsesAt(new Date(Date.now() - 1000), 20, { ttftMs: 900 }));
+    const evaluator = startAlertEvaluator({ store, intervalMs: 3_600_000 });
+    const { evaluations } = await evaluator.tick();
+    await evaluator.idle();
+    await evaluator.stop();
+    const [{ value }] = evaluations;
+    assert.ok(value !== null && value > 250);
+    assert.equal(receiver.requests.at(-1)?.body.state, 'firing');
+
+    await page.reload();
+    const shown = formatValue(value, 'ms');
+    assert.match(await text('rule-status'), new RegExp(`^firing .* last value ${shown}`));
+    const history = await text('alert-history');
+    assert.match(history, new RegExp(`inactive → firing${shown}`));
+    assert.match(history, /127\.0\.0\.1:\d+: delivered \(HTTP 200\) \(1 attempt\)/);
+    await screenshot('firing');
+
+    await page.getByRole('link', { name: '← Alerts' }).click();
+    await page.waitForURL(`${dashboard.url}/alerts`);
+    const row = await text('alerts-table');
+    assert.match(row, new RegExp(`websocket ttft p99.*firing since .*${shown} \\(> 250 ms\\)`));
+    await screenshot('list');
+  });
+
+  test('a test notification reaches the receiver and its outcome is shown', async () => {
+    await page.getByRole('link', { name: 'websocket ttft p99' }).click();
+    await page.waitForURL(/\/alerts\/\d+$/);
+    const before = receiver.requests.length;
+    await page.getByRole('button', { name: 'Send test notification' }).click();
+    await page.getByTestId('test-deliveries').waitFor();
+    assert.match(await text('test-deliveries'), /delivered \(HTTP 200\)/);
+    assert.equal(receiver.requests.length, before + 1);
+    assert.equal(receiver.requests.at(-1)?.body.state, 'test');
+    await screenshot('rule');
+  });
+
+  test('deleting the rule returns to the empty list', async () => {
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete rule' }).click();
+    await page.waitForURL(`${dashboard.url}/alerts`);
+    await page.getByTestId('alerts-empty').waitFor();
+    assert.deepEqual(((await (await api('/api/alerts')).json()) as { rules: unknown[] }).rules, []);
   });
 });

@@ -1,0 +1,39 @@
+/*
+ * How a rule's state and figures read wherever a rule is shown: the list, the rule's page,
+ * the firing banner. Plain markup, usable from server and client components alike.
+ */
+import type { RuleView } from '@/alerts';
+import { formatValue, METRIC_SPECS } from '@/alerts/rule';
+import styles from './alerts.module.css';
+
+const time = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' });
+
+export function formatTime(iso: string | null): string {
+  return iso === null ? '—' : `${time.format(new Date(iso))} UTC`;
+}
+
+export function StateBadge({ state }: { state: string }) {
+  return <span className={`${styles.badge} ${styles[state] ?? ''}`}>{state}</span>;
+}
+
+export function DisabledBadge() {
+  return <span className={`${styles.badge} ${styles.disabled}`}>disabled</span>;
+}
+
+/** A value in the rule's unit; an evaluation that found no traffic has no value. */
+export function ruleValueText(rule: Pick<RuleView, 'metric'>, value: number | null): string {
+  return value === null ? 'no data' : formatValue(value, METRIC_SPECS[rule.metric].unit);
+}
+
+/** "412 ms (> 300 ms)": the last value beside the condition it is judged by. */
+export function LastValue({ rule }: { rule: RuleView }) {
+  if (rule.lastEvaluatedAt === null) return <span className="muted">not evaluated yet</span>;
+  return (
+    <span className="nowrap">
+      {ruleValueText(rule, rule.lastValue)}{' '}
+      <span className="muted">
+        ({rule.comparison} {ruleValueText(rule, Number(rule.threshold))})
+      </span>
+    </span>
+  );
+}
