@@ -6,6 +6,7 @@ const USAGE = `usage: streamscope <command>
 
   start     collector (OTLP/HTTP on :4318) and dashboard (:3000) in one process
   demo      start, plus a mock model server and load generator filling the dashboard
+            [--rtt <ms>] [--rate <responses/s>] [--users <n>]
   collector the collector alone (for several replicas on one PostgreSQL)
   migrate   apply database migrations and exit
   alerts    apply <rules.json> [--prune] | list: alert rules as code
@@ -17,6 +18,7 @@ type Command = (args: string[]) => Promise<void>;
 
 const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('../cli/start')).startCommand,
+  demo: async () => (await import('../cli/demo')).demoCommand,
   collector: async () => (await import('../cli/collector')).collectorCommand,
   migrate: async () => (await import('../cli/migrate')).migrateCommand,
   alerts: async () => (await import('../cli/alerts')).alertsCommand,
