@@ -127,6 +127,15 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: `${ARTIFACTS}/alerts-${name}.png`, fullPage: true });
 }
 
+/** One evaluation by the collector's evaluator, its webhooks delivered and recorded. */
+async function evaluateAt(now: Date) {
+  const evaluator = startAlertEvaluator({ store, intervalMs: 3_600_000, now: () => now });
+  const { evaluations } = await evaluator.tick();
+  await evaluator.idle();
+  await evaluator.stop();
+  return evaluations;
+}
+
 const text = async (testId: string) => (await page.getByTestId(testId).textContent()) ?? '';
 
 describe('the alerts views', () => {
@@ -177,11 +186,7 @@ describe('the alerts views', () => {
 
   test('an evaluation over slow traffic fires: the state, the value and the webhook outcome show', async () => {
     await ingest(store, responsesAt(new Date(Date.now() - 1000), 20, { ttftMs: 900 }));
-    const evaluator = startAlertEvaluator({ store, intervalMs: 3_600_000 });
-    const { evaluations } = await evaluator.tick();
-    await evaluator.idle();
-    await evaluator.stop();
-    const [{ value }] = evaluations;
+    const [{ value }] = await evaluateAt(new Date());
     assert.ok(value !== null && value > 250);
     assert.equal(receiver.requests.at(-1)?.body.state, 'firing');
 
@@ -210,6 +215,17 @@ describe('the alerts views', () => {
     assert.equal(receiver.requests.length, before + 1);
     assert.equal(receiver.requests.at(-1)?.body.state, 'test');
     await screenshot('rule');
+  });
+
+  test('once the slow traffic has left the window the rule resolves, and the history shows both changes', async () => {
+    await evaluateAt(new Date(Date.now() + 10 * 60_000));
+    assert.equal(receiver.requests.at(-1)?.body.state, 'resolved');
+    await page.reload();
+    assert.match(await text('rule-status'), /^inactive .* last value no data/);
+    const rows = page.getByTestId('alert-history').locator('tbody tr');
+    assert.equal(await rows.count(), 2);
+    assert.match((await rows.first().textContent()) ?? '', /firing → resolvedno data127\.0\.0\.1:\d+: delivered/);
+    await screenshot('history');
   });
 
   test('deleting the rule returns to the empty list', async () => {
