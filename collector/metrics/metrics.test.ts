@@ -1,0 +1,261 @@
+/*
+ * POST /v1/metrics behind a bare receiver (the collector's route calls the same two
+ * functions), fed by the official OTLP metric exporters with real SDK histograms.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { eq } from 'drizzle-orm';
+import type { Attributes } from '@opentelemetry/api';
+import { OTLPMetricExporter as OTLPMetricExporterJson, AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationType, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import type { Store } from '../../db/client';
+import { histogramCount, histogramQuantiles } from '../../db/histogram';
+import { rollups1m } from '../../db/schema';
+import { describeEachDatabase } from '../../test/support/databases';
+import { RequestError } from '../errors';
+import type { OtlpEncoding } from '../otlp/decode';
+import { encodeExportMetricsResponse, handleMetricsExport, METRICS_PATH, type MetricsExportResult } from './index';
+
+const EXPORTERS = { protobuf: OTLPMetricExporterProto, json: OTLPMetricExporterJson } as const;
+/** The GenAI conventions' advised boundaries for durations, seconds. */
+const DURATION_BOUNDS_S = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+const TOKEN_BOUNDS = [1, 4, 16, 64, 256, 1024, 4096, 16384];
+
+interface Receiver {
+  url: string;
+  results: MetricsExportResult[];
+  close(): Promise<void>;
+}
+
+/** What the collector's route does: read, decode and merge, answer in the request's encoding. */
+async function startReceiver(store: Store): Promise<Receiver> {
+  const results: MetricsExportResult[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const encoding: OtlpEncoding = String(req.headers['content-type']).startsWith('application/json') ? 'json' : 'protobuf';
+      handleMetricsExport(store, Buffer.concat(chunks), encoding).then(
+        (result) => {
+          results.push(result);
+          res.writeHead(200, { 'content-type': req.headers['content-type'] });
+          res.end(encodeExportMetricsResponse(encoding, result.rejectedPoints, result.message));
+        },
+        (error: unknown) => {
+          res.writeHead(error instanceof RequestError ? error.status : 503);
+          res.end(String(error));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${METRICS_PATH}`,
+    results,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+interface Meters {
+  provider: MeterProvider;
+  duration: (seconds: number, attributes?: Attributes) => void;
+  ttft: (seconds: number) => void;
+  itl: (seconds: number) => void;
+  tokens: (n: number, type: 'input' | 'output') => void;
+  other: (value: number) => void;
+}
+
+const MODEL = 'gpt-4.1-mini';
+
+function meters(url: string, exporter: OtlpEncoding, service: string, options: { delta?: boolean; exponential?: boolean } = {}): Meters {
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': service }),
+    readers: [new PeriodicExportingMetricReader({
+      exporter: new EXPORTERS[exporter]({
+        url,
+        temporalityPreference: options.delta ? AggregationTemporalityPreference.DELTA : AggregationTemporalityPreference.CUMULATIVE,
+      }),
+      exportIntervalMillis: 3_600_000,
+    })],
+    views: options.exponential
+      ? [{ instrumentName: 'gen_ai.client.operation.time_to_first_chunk', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }]
+      : [],
+  });
+  const meter = provider.getMeter('app-metrics');
+  const seconds = (name: string) => meter.createHistogram(name, { unit: 's', advice: { explicitBucketBoundaries: DURATION_BOUNDS_S } });
+  const duration = seconds('gen_ai.client.operation.duration');
+  const ttft = seconds('gen_ai.client.operation.time_to_first_chunk');
+  const itl = seconds('gen_ai.client.operation.time_per_output_chunk');
+  const tokens = meter.createHistogram('gen_ai.client.token.usage', { unit: '{token}', advice: { explicitBucketBoundaries: TOKEN_BOUNDS } });
+  const other = meter.createHistogram('http.client.request.duration', { unit: 's' });
+  const base = { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': MODEL, 'streamscope.transport': 'sse' };
+  return {
+    provider,
+    duration: (s, attributes = {}) => duration.record(s, { ...base, ...attributes }),
+    ttft: (s) => ttft.record(s, base),
+    itl: (s) => itl.record(s, base),
+    tokens: (n, type) => tokens.record(n, { ...base, 'gen_ai.token.type': type }),
+    other: (value) => other.record(value),
+  };
+}
+
+async function rollupsOf(store: Store, service: string) {
+  return store.db.select().from(rollups1m).where(eq(rollups1m.service, service));
+}
+
+describeEachDatabase('OTLP metrics into rollups', (database) => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await startReceiver(database().store);
+  });
+  after(() => receiver.close());
+
+  for (const exporter of ['protobuf', 'json'] as const) {
+    test(`${exporter}: GenAI histograms become counts, token sums and latency percentiles (cumulative, exported twice)`, async () => {
+      const service = `metrics-${exporter}`;
+      const m = meters(receiver.url, exporter, service);
+      const ttfts = [0.1, 0.12, 0.15, 0.3, 0.9];
+      for (const s of ttfts) {
+        m.ttft(s);
+        m.duration(s + 0.5);
+        m.tokens(20, 'input');
+        m.tokens(50, 'output');
+      }
+      for (const gap of [0.012, 0.015, 0.02, 0.03]) m.itl(gap);
+      m.other(1);
+      await m.provider.forceFlush();
+      // The second export repeats the whole history: only what is new may count.
+      m.duration(2, { 'error.type': 'timeout' });
+      m.tokens(7, 'input');
+      await m.provider.forceFlush();
+      await m.provider.shutdown();
+
+      const rows = await rollupsOf(database().store, service);
+      assert.equal(rows.length, 1);
+      const [row] = rows;
+      assert.equal(row.model, MODEL);
+      assert.equal(row.transport, 'sse');
+      assert.equal(row.responses, 6);
+      assert.equal(row.errors, 1);
+      assert.equal(row.withOutput, 5);
+      assert.equal(row.inputTokens, 5 * 20 + 7);
+      assert.equal(row.outputTokens, 5 * 50);
+      assert.ok(Math.abs(row.ttftSumMs - 1570) < 1e-6, String(row.ttftSumMs));
+      assert.ok(Math.abs(row.durationSumMs - (1570 + 2500 + 2000)) < 1e-6, String(row.durationSumMs));
+      assert.equal(histogramCount(row.ttftHist), 5);
+      assert.equal(histogramCount(row.itlHist), 4);
+      assert.equal(histogramCount(row.durationHist), 6);
+      // The median TTFT (120 ms) lies in the (80, 160] ms bucket, narrowed to [100, 160] by the
+      // point's min: read back at that range's midpoint, ±1 % (our log buckets).
+      const [p50] = histogramQuantiles(row.ttftHist, [0.5]);
+      assert.ok(p50 !== null && Math.abs(p50 - 130) <= 1.3, String(p50));
+      // The largest lies in the (640, 1280] ms bucket, clamped to the point's max (900 ms) as its upper edge.
+      const [p100] = histogramQuantiles(row.ttftHist, [1]);
+      assert.ok(p100 !== null && Math.abs(p100 - 770) <= 7.7, String(p100));
+      assert.equal(row.ttftMaxMs, 900);
+
+      const last = receiver.results.at(-1);
+      assert.ok(last);
+      assert.equal(last.rejectedPoints, 0);
+      assert.ok(last.ignoredPoints >= 1, 'the http.client metric is ignored, not rejected');
+    });
+  }
+
+  test('delta temporality: each export is merged as it is', async () => {
+    const service = 'metrics-delta';
+    const m = meters(receiver.url, 'protobuf', service, { delta: true });
+    m.duration(0.2);
+    await m.provider.forceFlush();
+    m.duration(0.3);
+    m.duration(0.4);
+    await m.provider.forceFlush();
+    await m.provider.shutdown();
+    const [row] = await rollupsOf(database().store, service);
+    assert.equal(row.responses, 3);
+    assert.ok(Math.abs(row.durationSumMs - 900) < 1e-6);
+  });
+
+  test('exponential histograms: buckets at their midpoints, within the scale\'s resolution', async () => {
+    const service = 'metrics-exponential';
+    const m = meters(receiver.url, 'protobuf', service, { exponential: true });
+    for (const s of [0.1, 0.2, 0.4]) m.ttft(s);
+    await m.provider.forceFlush();
+    m.ttft(0.8);
+    await m.provider.forceFlush();
+    await m.provider.shutdown();
+    const [row] = await rollupsOf(database().store, service);
+    assert.equal(row.withOutput, 4);
+    assert.equal(histogramCount(row.ttftHist), 4);
+    const quantiles = histogramQuantiles(row.ttftHist, [0, 1 / 3, 2 / 3, 1]);
+    [100, 200, 400, 800].forEach((expected, i) => {
+      // The SDK's default scale (20, lowered to fit) leaves buckets far narrower than 1 %.
+      assert.ok(Math.abs((quantiles[i] ?? 0) - expected) <= expected * 0.02, `${quantiles[i]} for ${expected}`);
+    });
+  });
+
+  test('a GenAI-named point that is not a histogram is rejected; a request of nothing else is a 400', async () => {
+    const body = JSON.stringify({
+      resourceMetrics: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'metrics-bad' } }] },
+        scopeMetrics: [{
+          scope: { name: 'custom' },
+          metrics: [{
+            name: 'gen_ai.client.operation.duration',
+            unit: 's',
+            gauge: { dataPoints: [{ timeUnixNano: String(BigInt(Date.now()) * 1_000_000n), asDouble: 0.5 }] },
+          }],
+        }],
+      }],
+    });
+    await assert.rejects(handleMetricsExport(database().store, Buffer.from(body), 'json'), (error: unknown) => {
+      assert.ok(error instanceof RequestError);
+      assert.equal(error.status, 400);
+      assert.match(error.message, /must be a histogram/);
+      return true;
+    });
+  });
+
+  test('bucket counts that do not add up to the count are rejected as partial success', async () => {
+    const now = String(BigInt(Date.now()) * 1_000_000n);
+    const point = (count: string, bucketCounts: string[]) => ({
+      startTimeUnixNano: now, timeUnixNano: now, count, sum: 0.1, explicitBounds: [0.1], bucketCounts,
+    });
+    const body = JSON.stringify({
+      resourceMetrics: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'metrics-partial' } }] },
+        scopeMetrics: [{
+          metrics: [{
+            name: 'gen_ai.client.operation.duration',
+            unit: 's',
+            histogram: { aggregationTemporality: 1, dataPoints: [point('1', ['1', '0']), point('5', ['1', '1'])] },
+          }],
+        }],
+      }],
+    });
+    const result = await handleMetricsExport(database().store, Buffer.from(body), 'json');
+    assert.equal(result.acceptedPoints, 1);
+    assert.equal(result.rejectedPoints, 1);
+    assert.match(result.message, /bucket counts add up to 2, count is 5/);
+    const [row] = await rollupsOf(database().store, 'metrics-partial');
+    assert.equal(row.responses, 1);
+  });
+
+  test('malformed bodies are a 400 in either encoding', async () => {
+    for (const [body, encoding] of [[Buffer.from('{"resourceMetrics": 5'), 'json'], [gzipSync('not protobuf'), 'protobuf']] as const) {
+      await assert.rejects(handleMetricsExport(database().store, body, encoding), (error: unknown) => error instanceof RequestError && error.status === 400);
+    }
+  });
+});
+
+test('the success body is an empty ExportMetricsServiceResponse; partial success carries the count', () => {
+  assert.equal(encodeExportMetricsResponse('json').toString(), '{}');
+  assert.equal(encodeExportMetricsResponse('protobuf').length, 0);
+  assert.deepEqual(JSON.parse(encodeExportMetricsResponse('json', 2, 'why').toString()), {
+    partialSuccess: { rejectedDataPoints: '2', errorMessage: 'why' },
+  });
+});
