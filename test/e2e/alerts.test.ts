@@ -206,7 +206,7 @@ describe('the alerts views', () => {
   });
 
   test('a test notification reaches the receiver and its outcome is shown', async () => {
-    await page.getByRole('link', { name: 'websocket ttft p99' }).click();
+    await page.getByTestId('alerts-table').getByRole('link', { name: 'websocket ttft p99' }).click();
     await page.waitForURL(/\/alerts\/\d+$/);
     const before = receiver.requests.length;
     await page.getByRole('button', { name: 'Send test notification' }).click();

@@ -13,7 +13,7 @@ export async function FiringBanner() {
   const firing = (await listRules(db)).filter((rule) => rule.state === 'firing').map(ruleView);
   if (firing.length === 0) return null;
   return (
-    <section className={styles.banner} role="alert" data-testid="firing-banner">
+    <section className={styles.banner} aria-label="Firing alerts" data-testid="firing-banner">
       <strong>
         {firing.length} alert{firing.length === 1 ? '' : 's'} firing:
       </strong>
