@@ -3,7 +3,7 @@
  * dashboard and the collector share one PGlite instance (PGlite allows one opener).
  */
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import next from 'next';
@@ -26,20 +26,24 @@ export async function ensureDashboardBuilt(): Promise<void> {
 }
 
 export async function startDashboard(options: { port: number; host: string }): Promise<DashboardServer> {
-  const app = next({ dev: false, dir: repoRoot, hostname: options.host, port: options.port });
-  await app.prepare();
-  const handle = app.getRequestHandler();
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      console.error('dashboard request failed:', error);
-      if (!res.headersSent) res.writeHead(500).end('internal error');
-    });
-  });
+  const server: Server = createServer();
+  // Listen first: with port 0 Next must be told the port actually bound, since it uses it
+  // to resolve its own redirects.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, resolve);
   });
   const { port } = server.address() as AddressInfo;
+  const app = next({ dev: false, dir: repoRoot, hostname: options.host, port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  // Attached only now: nobody has the URL before this function returns it.
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error('dashboard request failed:', error);
+      if (!res.headersSent) res.writeHead(500).end('internal error');
+    });
+  });
   return {
     url: `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
     close: async () => {
