@@ -7,6 +7,8 @@ const USAGE = `usage: streamscope <command>
   start     collector (OTLP/HTTP on :4318) and dashboard (:3000) in one process
   demo      start, plus a mock model server and load generator filling the dashboard
             [--rtt <ms>] [--rate <responses/s>] [--users <n>]
+  bench     WebSocket vs HTTP/SSE at a set RTT and concurrency, figures as the Compare view shows them
+            [--rtt <ms>] [--concurrency <n>] [--seconds <s>] [--warmup <s>] [--keep-alive] [--keep] [--smoke]
   collector the collector alone (for several replicas on one PostgreSQL)
   migrate   apply database migrations and exit
   alerts    apply <rules.json> [--prune] | list: alert rules as code
@@ -19,6 +21,7 @@ type Command = (args: string[]) => Promise<void>;
 const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('../cli/start')).startCommand,
   demo: async () => (await import('../cli/demo')).demoCommand,
+  bench: async () => (await import('../cli/bench')).benchCommand,
   collector: async () => (await import('../cli/collector')).collectorCommand,
   migrate: async () => (await import('../cli/migrate')).migrateCommand,
   alerts: async () => (await import('../cli/alerts')).alertsCommand,
