@@ -10,7 +10,9 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { StreamscopeInstrumentation } from '@streamscope/instrumentation';
+import type { DelayProxy } from './delay-proxy/delay-proxy.ts';
 import type { ConnectionPolicy, LoadSummary, Transport } from './load-generator/run-load.ts';
+import type { MockModelServer } from './mock-server/mock-model-server.ts';
 
 /** One kind of traffic: a transport with a connection policy, under its own model name. */
 export interface LoadLane {
@@ -38,8 +40,6 @@ export interface TrafficOptions {
   serviceName: string;
   /** Round-trip time the delay proxy adds. */
   rttMs: number;
-  /** Seed of the mock's token schedules. Default 1. */
-  seed?: number;
 }
 
 export interface LaneLoad {
@@ -56,8 +56,6 @@ export interface LaneLoad {
 export interface Traffic {
   /** Runs the lanes side by side; resolves with each lane's client-side figures, by label. */
   run(lanes: readonly LoadLane[], load: LaneLoad): Promise<Map<string, LoadSummary>>;
-  /** TCP connections the mock accepted so far. */
-  connectionsAccepted(): number;
   /** Stops proxy and mock, then delivers every span still buffered. Call after `run` settled. */
   close(): Promise<void>;
 }
@@ -86,8 +84,19 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
   const { createDelayProxy } = await import('./delay-proxy/delay-proxy.ts');
   const { runLoad } = await import('./load-generator/run-load.ts');
 
-  const mock = await createMockModelServer({ seed: options.seed ?? 1, tls: true });
-  const proxy = await createDelayProxy({ target: { host: '127.0.0.1', port: mock.port }, rttMs: options.rttMs });
+  let mock: MockModelServer | undefined;
+  let proxy: DelayProxy;
+  try {
+    mock = await createMockModelServer({ tls: true });
+    proxy = await createDelayProxy({ target: { host: '127.0.0.1', port: mock.port }, rttMs: options.rttMs });
+  } catch (error) {
+    // Leave the process as it was: no listening server, no patched `ws` or `fetch`.
+    await mock?.close();
+    unregister();
+    await provider.shutdown();
+    throw error;
+  }
+  const server = mock;
   const baseURL = `https://127.0.0.1:${proxy.port}/v1`;
 
   return {
@@ -96,7 +105,7 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
         lanes.map((lane) =>
           runLoad({
             baseURL,
-            ca: mock.ca ?? undefined,
+            ca: server.ca ?? undefined,
             transport: lane.transport,
             connectionPolicy: lane.policy,
             model: lane.model,
@@ -112,10 +121,9 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
       );
       return new Map(lanes.map((lane, i) => [lane.label, summaries[i]]));
     },
-    connectionsAccepted: () => mock.connectionsAccepted(),
     async close() {
       await proxy.close();
-      await mock.close();
+      await server.close();
       await new Promise((resolve) => setTimeout(resolve, SOCKET_CLOSE_SETTLE_MS));
       await provider.shutdown();
       unregister();
