@@ -16,8 +16,10 @@ import { describeRejections, prepareBatch } from './batch';
 import { QueueFullError, RequestError, WriteUnavailableError } from './errors';
 import type { OtlpEncoding } from './otlp/decode';
 import { CONTENT_TYPE, encodeExportTraceResponse, encodeStatus } from './otlp/encode';
+import { guardPostgresJsNullSocketWrite } from './postgres-js-guard';
 import { readBody } from './read-body';
-import { createWriteQueue, DEFAULT_MAX_ROWS_PER_WRITE, DEFAULT_QUEUE_BYTES, type QueueDepth } from './write-queue';
+import { withTimeout } from './with-timeout';
+import { createWriteQueue, DEFAULT_MAX_ROWS_PER_WRITE, DEFAULT_QUEUE_BYTES, DEFAULT_WRITE_TIMEOUT_MS, type QueueDepth } from './write-queue';
 
 export interface CollectorOptions {
   store: Store;
@@ -32,6 +34,8 @@ export interface CollectorOptions {
   writers?: number;
   /** Rows coalesced into one write transaction. */
   maxRowsPerWrite?: number;
+  /** A write not committed by then is answered 503 (it may still commit; retries are idempotent). */
+  writeTimeoutMs?: number;
 }
 
 /** Counters since start, for /healthz and self-monitoring. */
@@ -95,11 +99,13 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     exportRequests: 0, spansReceived: 0, spansRejected: 0, spansIgnored: 0,
     responsesInserted: 0, connectionsInserted: 0, writeFailures: 0, queueFullRejections: 0, writeTransactions: 0,
   };
+  if (store.driver === 'postgres') guardPostgresJsNullSocketWrite();
   const queue = createWriteQueue({
     store,
     maxBytes: options.queueBytes ?? queueBytesFromEnv(),
     writers: options.writers ?? (store.driver === 'postgres' ? POSTGRES_WRITERS : 1),
     maxRowsPerWrite: options.maxRowsPerWrite ?? DEFAULT_MAX_ROWS_PER_WRITE,
+    writeTimeoutMs: options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
     onCommitted(written) {
       stats.writeTransactions += 1;
       stats.responsesInserted += written.responsesInserted;
@@ -235,16 +241,4 @@ function reply(res: ServerResponse, status: number, encoding: OtlpEncoding, body
   if (res.headersSent) return;
   res.writeHead(status, { 'Content-Type': CONTENT_TYPE[encoding], 'Content-Length': body.length });
   res.end(body);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -13,7 +13,8 @@
 import type { Store } from '../db/client';
 import type { SpanBatch, WriteResult } from '../db/ingest';
 import { storeBatch } from './batch';
-import { QueueFullError, RequestError } from './errors';
+import { QueueFullError, RequestError, WriteUnavailableError } from './errors';
+import { withTimeout } from './with-timeout';
 
 export interface WriteQueueOptions {
   store: Store;
@@ -23,6 +24,12 @@ export interface WriteQueueOptions {
   writers: number;
   /** Rows gathered into one transaction (a single larger request still goes whole). */
   maxRowsPerWrite: number;
+  /**
+   * How long a transaction may take before its requests are answered 503. A database that
+   * stops answering (a partition, a driver stuck on a dead connection) would otherwise hold
+   * the writers, and the queue, forever.
+   */
+  writeTimeoutMs: number;
   /** Called after each commit, for the collector's counters. */
   onCommitted(result: WriteResult): void;
 }
@@ -57,6 +64,8 @@ interface Entry {
 
 export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_ROWS_PER_WRITE = 10_000;
+/** The official exporters give up on a request after 10 s by default and send it again. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 10_000;
 
 const rowsOf = (batch: SpanBatch) => batch.responses.length + batch.connections.length;
 const byKey = (a: { traceId: string; spanId: string }, b: { traceId: string; spanId: string }) =>
@@ -76,14 +85,16 @@ function merge(entries: Entry[]): SpanBatch {
 }
 
 export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
-  const { store, maxBytes, writers, maxRowsPerWrite, onCommitted } = options;
+  const { store, maxBytes, writers, maxRowsPerWrite, writeTimeoutMs, onCommitted } = options;
   const waiting: Entry[] = [];
   let bytes = 0;
   let requests = 0;
   let writing = 0;
 
   async function commit(entries: Entry[]): Promise<void> {
-    onCommitted(await storeBatch(store, merge(entries)));
+    const stored = storeBatch(store, merge(entries)).then(onCommitted);
+    await withTimeout(stored, writeTimeoutMs, () =>
+      new WriteUnavailableError(`the database did not commit the batch within ${writeTimeoutMs} ms, retry later`));
     for (const entry of entries) entry.resolve();
   }
 

@@ -1,0 +1,120 @@
+/*
+ * Load for the fault tests: workers exporting response spans through the official
+ * protobuf exporter (its own retries, honouring Retry-After) as fast as the collector
+ * answers, remembering which span ids each acknowledged export carried.
+ */
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { ATTR_KIND, GEN_AI, KIND, RESPONSE } from '@streamscope/instrumentation/contract';
+import postgres from 'postgres';
+import { hrTimeAt, recentHrTime, recordSpans } from '../../../collector/test/support/spans';
+
+export interface LoadOptions {
+  /** The collector's /v1/traces URL. */
+  url: string;
+  service: string;
+  workers: number;
+  spansPerExport: number;
+  /** How long one export may keep retrying; longer than any fault the test injects. */
+  timeoutMillis: number;
+  headers?: Record<string, string>;
+}
+
+export interface LoadResult {
+  exports: number;
+  failedExports: number;
+  /** Span ids of every export the collector acknowledged. */
+  acknowledged: string[];
+  /** Span ids of every export sent, acknowledged or not. */
+  sent: string[];
+  elapsedMs: number;
+}
+
+export interface Load {
+  /** Span ids acknowledged so far. */
+  acknowledgedCount(): number;
+  /** Stops starting exports and resolves once the ones in flight have finished. */
+  stop(): Promise<LoadResult>;
+}
+
+export function startLoad(options: LoadOptions): Load {
+  const result: LoadResult = { exports: 0, failedExports: 0, acknowledged: [], sent: [], elapsedMs: 0 };
+  const started = performance.now();
+  let stopping = false;
+
+  async function worker(index: number): Promise<void> {
+    const exporter = new OTLPTraceExporter({ url: options.url, timeoutMillis: options.timeoutMillis, headers: options.headers });
+    try {
+      for (let n = 0; !stopping; n++) {
+        const start = recentHrTime();
+        const spans = recordSpans({ resource: { [ATTR_SERVICE_NAME]: options.service } }, Array.from({ length: options.spansPerExport }, (_, i) => ({
+          name: `chat ${index}.${n}.${i}`,
+          startTime: start,
+          endTime: hrTimeAt(start, 200 + i),
+          attributes: {
+            [ATTR_KIND]: KIND.RESPONSE,
+            [GEN_AI.REQUEST_MODEL]: 'load-model',
+            [RESPONSE.TTFT_MS]: 50 + i,
+            [RESPONSE.TOKEN_OFFSETS_US]: [50_000 + i * 1000, 80_000 + i * 1000, 120_000 + i * 1000],
+          },
+        })));
+        const ids = spans.map((span) => span.spanContext().spanId);
+        result.sent.push(...ids);
+        result.exports += 1;
+        const outcome = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
+        if (outcome.code === ExportResultCode.SUCCESS) result.acknowledged.push(...ids);
+        else result.failedExports += 1;
+      }
+    } finally {
+      await exporter.shutdown();
+    }
+  }
+
+  const workers = Array.from({ length: options.workers }, (_, i) => worker(i));
+  return {
+    acknowledgedCount: () => result.acknowledged.length,
+    async stop() {
+      stopping = true;
+      await Promise.all(workers);
+      result.elapsedMs = performance.now() - started;
+      return result;
+    },
+  };
+}
+
+export interface StoredCheck {
+  /** Acknowledged span ids with no row. */
+  lost: number;
+  /** Span ids stored more than once. */
+  duplicates: number;
+  rows: number;
+}
+
+/** Compares the acknowledged ids with the responses rows of the service, by span id. */
+export async function checkStored(databaseUrl: string, service: string, acknowledged: string[]): Promise<StoredCheck> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql<{ span_id: string; n: number }[]>`
+      select span_id, count(*)::int as n from responses where service = ${service} group by span_id`;
+    const stored = new Map(rows.map((r) => [r.span_id, r.n]));
+    return {
+      lost: acknowledged.filter((id) => !stored.has(id)).length,
+      duplicates: rows.filter((r) => r.n > 1).length,
+      rows: rows.reduce((sum, r) => sum + r.n, 0),
+    };
+  } finally {
+    await sql.end();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
