@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
+import { HANDSHAKE_MS } from '../handshake';
 import { queryRows } from '../rows';
 import { aggregateResponses, type Aggregate } from './aggregate';
 import { filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
@@ -104,7 +105,7 @@ async function connectionStats(db: Db, filter: DashboardFilter): Promise<Connect
           group by 1, 2, 3
         ), handshakes as (
           select connection_id,
-                 max(coalesce(dns_ms, 0) + coalesce(tcp_ms, 0) + coalesce(tls_ms, 0) + coalesce(upgrade_ms, 0)) as handshake_ms
+                 max(${HANDSHAKE_MS}) as handshake_ms
           from connections where connection_id in (select connection_id from used)
           group by connection_id
         )

@@ -26,3 +26,9 @@ export async function filterOptions(db: Db, filter: Pick<DashboardFilter, 'from'
   for (const values of Object.values(options)) values.sort();
   return options;
 }
+
+/** Whether anything was ever received: tells "send some data" apart from "nothing in this range". */
+export async function hasAnyResponses(db: Db): Promise<boolean> {
+  const [row] = await queryRows<{ present: boolean }>(db, sql`select exists (select 1 from responses) as present`);
+  return Boolean(row?.present);
+}

@@ -16,6 +16,7 @@ import {
   HANDSHAKE,
   ITL_MS,
   exactQuantile,
+  seedSpanId,
   seedTraceId,
   seedTraffic,
   SEED_MINUTES,
@@ -137,7 +138,7 @@ describeEachDatabase('dashboard queries', (database) => {
   });
 
   test('a response page has its token timeline, gaps and connection', async () => {
-    const detail = await responseDetail(database().store.db, seedTraceId('websocket', 9), '1'.padEnd(16 - 1, '0') + '9');
+    const detail = await responseDetail(database().store.db, seedTraceId('websocket', 9), seedSpanId(9));
     assert.ok(detail);
     assert.equal(detail.tokens.length, 20);
     assert.equal(detail.tokens[0].offsetMs, ttftMs.websocket(9));

@@ -33,19 +33,26 @@ export function seedTraceId(transport: Transport, i: number): string {
   return hex({ websocket: 'a', sse: 'b', http: 'c' }[transport], i, 32);
 }
 
-function response(transport: Transport, i: number, startTime: number, overrides: Partial<NewResponseRow>): NewResponseRow {
+export function seedSpanId(i: number, variant = 0): string {
+  return hex(String(1 + variant), i, 16);
+}
+
+/** Tells apart several seedings of the same traffic: ids differ, figures do not. */
+const tagged = (id: string, variant: number) => (variant ? `${id}_v${variant}` : id);
+
+function response(transport: Transport, i: number, startTime: number, variant: number, overrides: Partial<NewResponseRow>): NewResponseRow {
   const ttft = ttftMs[transport](i);
   const itl = ITL_MS[transport];
   return {
     traceId: seedTraceId(transport, i),
-    spanId: hex('1', i, 16),
+    spanId: seedSpanId(i, variant),
     service: 'chat-api',
     provider: 'openai',
     model: 'gpt-test',
     operation: 'chat',
     api: 'openai.responses',
     transport,
-    responseId: `resp_${transport}_${i}`,
+    responseId: tagged(`resp_${transport}_${i}`, variant),
     startTime: new Date(startTime),
     ttfbMs: ttft - 1,
     ttftMs: ttft,
@@ -68,11 +75,11 @@ function response(transport: Transport, i: number, startTime: number, overrides:
   };
 }
 
-function connection(transport: 'websocket' | 'sse', i: number, overrides: Partial<NewConnectionRow> & Pick<NewConnectionRow, 'openedAt'>): NewConnectionRow {
+function connection(transport: 'websocket' | 'sse', i: number, variant: number, overrides: Partial<NewConnectionRow> & Pick<NewConnectionRow, 'openedAt'>): NewConnectionRow {
   return {
     traceId: hex(transport === 'websocket' ? 'd' : 'e', i, 32),
-    spanId: hex('2', i, 16),
-    connectionId: `${transport === 'websocket' ? 'ws' : 'sse'}-${i}`,
+    spanId: hex(String(5 + variant), i, 16),
+    connectionId: tagged(`${transport === 'websocket' ? 'ws' : 'sse'}-${i}`, variant),
     service: 'chat-api',
     transport,
     serverAddress: 'api.openai.test',
@@ -86,23 +93,26 @@ function connection(transport: 'websocket' | 'sse', i: number, overrides: Partia
 /** Every 20th SSE response fails after streaming (10 of 200). */
 export const isSseError = (i: number) => i % 20 === 19;
 
-/** `base` should be minute-aligned: responses fill [base, base + SEED_MINUTES). */
-export function seedTraffic(base: number): { responses: NewResponseRow[]; connections: NewConnectionRow[] } {
+/**
+ * `base` should be minute-aligned: responses fill [base, base + SEED_MINUTES). Seedings
+ * with different `variant`s (0–3) can share a database.
+ */
+export function seedTraffic(base: number, variant = 0): { responses: NewResponseRow[]; connections: NewConnectionRow[] } {
   const span = SEED_MINUTES * 60_000;
   const responses: NewResponseRow[] = [];
   const connections: NewConnectionRow[] = [];
   for (let i = 0; i < WS_RESPONSES; i++) {
     const socket = i % WS_CONNECTIONS;
     responses.push(
-      response('websocket', i, base + (i * span) / WS_RESPONSES, {
-        connectionId: `ws-${socket}`,
+      response('websocket', i, base + (i * span) / WS_RESPONSES, variant, {
+        connectionId: tagged(`ws-${socket}`, variant),
         connectionReused: i >= WS_CONNECTIONS,
       }),
     );
   }
   for (let socket = 0; socket < WS_CONNECTIONS; socket++) {
     connections.push(
-      connection('websocket', socket, {
+      connection('websocket', socket, variant, {
         openedAt: new Date(base - 1000),
         // Half the sockets never closed; the other half outlive the seeded minutes.
         closedAt: socket % 2 ? null : new Date(base + span + 5000),
@@ -116,14 +126,14 @@ export function seedTraffic(base: number): { responses: NewResponseRow[]; connec
   }
   for (let i = 0; i < SSE_RESPONSES; i++) {
     const start = base + (i * span) / SSE_RESPONSES + 1000;
-    const row = response('sse', i, start, {
-      connectionId: `sse-${i}`,
+    const row = response('sse', i, start, variant, {
+      connectionId: tagged(`sse-${i}`, variant),
       connectionReused: false,
       ...(isSseError(i) ? { status: 'error', outcome: 'failed', errorType: 'server_error', errorMessage: 'upstream reset' } : {}),
     });
     responses.push(row);
     connections.push(
-      connection('sse', i, {
+      connection('sse', i, variant, {
         openedAt: new Date(start - 40),
         closedAt: new Date(start + row.durationMs + 10),
         responses: 1,
@@ -134,7 +144,11 @@ export function seedTraffic(base: number): { responses: NewResponseRow[]; connec
   }
   for (let i = 0; i < BATCH_RESPONSES; i++) {
     responses.push(
-      response('http', i, base + (i * span) / BATCH_RESPONSES + 2000, { service: 'batch-worker', model: 'gpt-mini', responseId: `resp_batch_${i}` }),
+      response('http', i, base + (i * span) / BATCH_RESPONSES + 2000, variant, {
+        service: 'batch-worker',
+        model: 'gpt-mini',
+        responseId: tagged(`resp_batch_${i}`, variant),
+      }),
     );
   }
   return { responses, connections };

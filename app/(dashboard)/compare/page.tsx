@@ -1,0 +1,110 @@
+import { COMPARED_METRICS, compareTransports, type ComparedMetric, type ModelComparison } from '@/db/queries/compare';
+import { differenceSentence, formatValue, transportName } from '@/lib/ui/format';
+import type { SearchParams } from '@/lib/ui/view-params';
+import { EmptyState } from '../../_components/empty-state';
+import { CompareChart } from '../../_components/compare-chart';
+import { ViewHeader } from '../../_components/view-header';
+import { loadDashboard } from '../../_lib/dashboard';
+
+export const dynamic = 'force-dynamic';
+
+/** The figures the provider's claims are about, stated first in words. */
+const HEADLINE: ComparedMetric[] = ['ttftP50', 'durationP50', 'responsesPerSecond', 'connectionOverheadMs', 'bytesPerResponse'];
+
+function Headline({ comparison }: { comparison: ModelComparison }) {
+  const { candidate, baseline } = comparison;
+  if (!candidate || !baseline) {
+    const seen = comparison.transports.map((t) => transportName(t.transport)).join(', ');
+    return <p className="muted">Only {seen} traffic for this model in the range: send both WebSocket and SSE/HTTP traffic to compare them.</p>;
+  }
+  return (
+    <ul className="sentences" data-testid="compare-sentences">
+      {HEADLINE.map((metric) => {
+        const difference = comparison.differences.find((d) => d.metric === metric)!;
+        const label = COMPARED_METRICS.find((m) => m.key === metric)!.label;
+        const tone = difference.improved === null ? '' : difference.improved ? 'better' : 'worse';
+        return (
+          <li key={metric} className={tone}>
+            {differenceSentence(candidate, baseline, label, difference.percent)}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function formatPercent(percent: number | null): string {
+  if (percent === null) return '—';
+  return `${percent > 0 ? '+' : ''}${percent.toFixed(Math.abs(percent) < 10 ? 1 : 0)} %`;
+}
+
+function ComparisonTable({ comparison }: { comparison: ModelComparison }) {
+  const { transports, candidate, baseline } = comparison;
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th>Metric</th>
+          {transports.map((t) => (
+            <th key={t.transport} className="num">
+              {transportName(t.transport)}
+              <span className="muted"> ({t.responses.toLocaleString('en-US')})</span>
+            </th>
+          ))}
+          {candidate && baseline ? (
+            <th className="num">
+              {transportName(candidate)} vs {transportName(baseline)}
+            </th>
+          ) : null}
+        </tr>
+      </thead>
+      <tbody>
+        {COMPARED_METRICS.map((metric) => {
+          const difference = comparison.differences.find((d) => d.metric === metric.key);
+          return (
+            <tr key={metric.key}>
+              <td>
+                {metric.label}
+                <span className="muted"> ({metric.better} is better)</span>
+              </td>
+              {transports.map((t) => (
+                <td key={t.transport} className="num">
+                  {formatValue(t.values[metric.key], metric.unit)}
+                </td>
+              ))}
+              {difference ? (
+                <td className={`num ${difference.improved === null ? '' : difference.improved ? 'better' : 'worse'}`}>{formatPercent(difference.percent)}</td>
+              ) : null}
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+export default async function ComparePage({ searchParams }: { searchParams: Promise<SearchParams> }) {
+  const dashboard = await loadDashboard(searchParams);
+  const { models } = await compareTransports(dashboard.db, dashboard.view.filter);
+  return (
+    <>
+      <ViewHeader
+        title="Compare transports"
+        subtitle="WebSocket against HTTP/SSE on the same model. Connection overhead is each connection's handshake (DNS + TCP + TLS + upgrade) divided by the responses it carried."
+        dashboard={dashboard}
+        dimensions={['service', 'model']}
+      />
+      {models.length === 0 ? <EmptyState hasData={dashboard.hasData} /> : null}
+      {models.map((comparison) => (
+        <section key={comparison.model} className="card section" data-testid={`compare-${comparison.model}`}>
+          <h2>{comparison.model || '(model not reported)'}</h2>
+          <Headline comparison={comparison} />
+          <div className="split">
+            <ComparisonTable comparison={comparison} />
+            <CompareChart transports={comparison.transports} />
+          </div>
+        </section>
+      ))}
+    </>
+  );
+}

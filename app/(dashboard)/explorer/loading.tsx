@@ -1,0 +1,1 @@
+export { LoadingView as default } from '../../_components/route-states';

@@ -1,0 +1,57 @@
+'use client';
+
+import type { ConnectionsView } from '@/db/queries/connections';
+import { transportName } from '@/lib/ui/format';
+import { BarsChart, type SeriesSpec } from './charts';
+import { COLORS } from './palette';
+
+const PHASES: SeriesSpec[] = [
+  { key: 'dnsMs', label: 'DNS', color: COLORS.dns },
+  { key: 'tcpMs', label: 'TCP', color: COLORS.tcp },
+  { key: 'tlsMs', label: 'TLS', color: COLORS.tls },
+  { key: 'upgradeMs', label: 'upgrade', color: COLORS.upgrade },
+];
+
+export function ConnectionCharts({ view }: { view: ConnectionsView }) {
+  const phases = (row: { dnsMs: number | null; tcpMs: number | null; tlsMs: number | null; upgradeMs: number | null }) => ({
+    dnsMs: row.dnsMs,
+    tcpMs: row.tcpMs,
+    tlsMs: row.tlsMs,
+    upgradeMs: row.upgradeMs,
+  });
+  return (
+    <div className="chart-grid">
+      <BarsChart
+        title="Mean handshake by transport"
+        unit="ms"
+        data={view.summary.map((s) => ({ transport: transportName(s.transport), ...phases(s) }))}
+        category="transport"
+        categoryLabel=""
+        bars={PHASES}
+        stacked
+        testId="chart-phases-by-transport"
+      />
+      <BarsChart
+        title="Responses per connection"
+        unit="count"
+        data={view.distribution.map((bin) => ({ responses: bin.label, connections: bin.connections }))}
+        category="responses"
+        categoryLabel="responses carried"
+        bars={[{ key: 'connections', label: 'connections', color: COLORS.secondary }]}
+        testId="chart-responses-per-connection"
+      />
+      <div className="span-2">
+        <BarsChart
+          title="Handshake of the latest connections"
+          unit="ms"
+          data={[...view.recent].reverse().map((c) => ({ connection: c.connectionId.slice(-8), ...phases(c) }))}
+          category="connection"
+          categoryLabel="connection (oldest → newest)"
+          bars={PHASES}
+          stacked
+          testId="chart-phases-recent"
+        />
+      </div>
+    </div>
+  );
+}

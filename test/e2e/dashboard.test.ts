@@ -1,0 +1,211 @@
+/*
+ * The dashboard in a real browser: Next's production build served by a custom server in
+ * this process, against a Postgres database seeded with traffic of known figures. Run
+ * `npx next build` first (test/run.sh does). Screenshots of every view land in
+ * test-artifacts/.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import next from 'next';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { openStore, sharedStore } from '../../db/client';
+import { writeBatch } from '../../db/ingest';
+import { migrateStore } from '../../db/migrate';
+import {
+  BATCH_RESPONSES,
+  exactQuantile,
+  isSseError,
+  SEED_MINUTES,
+  SSE_RESPONSES,
+  seedTraffic,
+  ttftMs,
+  WS_CONNECTIONS,
+  WS_RESPONSES,
+} from '../../db/queries/test/seed';
+import { formatValue } from '../../lib/ui/format';
+import { createPostgresDatabase } from '../support/databases';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const PASSWORD = 'e2e-admin-password';
+const MINUTE = 60_000;
+
+const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+const ALL_TTFT = [...range(WS_RESPONSES, ttftMs.websocket), ...range(SSE_RESPONSES, ttftMs.sse), ...range(BATCH_RESPONSES, ttftMs.http)];
+const RECENT_RESPONSES = WS_RESPONSES + SSE_RESPONSES + BATCH_RESPONSES;
+const SSE_ERRORS = range(SSE_RESPONSES, (i) => i).filter(isSseError).length;
+
+let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+let stateDir: string;
+let server: Server;
+let app: ReturnType<typeof next>;
+let handle: ReturnType<ReturnType<typeof next>['getRequestHandler']> | undefined;
+let browser: Browser;
+let page: Page;
+let baseUrl: string;
+
+before(async () => {
+  database = await createPostgresDatabase();
+  const store = await openStore({ databaseUrl: database.url });
+  await migrateStore(store);
+  // The same traffic twice: ending two minutes ago (inside 15m and 1h), and three hours
+  // earlier (inside 6h only), so changing the range changes the numbers.
+  const recent = Math.floor((Date.now() - (SEED_MINUTES + 2) * MINUTE) / MINUTE) * MINUTE;
+  await writeBatch(store, seedTraffic(recent));
+  await writeBatch(store, seedTraffic(recent - 3 * 60 * MINUTE, 1));
+  await store.close();
+
+  stateDir = await mkdtemp(path.join(tmpdir(), 'streamscope-e2e-'));
+  process.env.DATABASE_URL = database.url;
+  process.env.STREAMSCOPE_STATE_DIR = stateDir;
+  process.env.STREAMSCOPE_ADMIN_PASSWORD = PASSWORD;
+  // Listen first: Next must be told its port, or a server action's redirect is fetched from :3000.
+  server = createServer((request, response) => void handle?.(request, response));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}`;
+  app = next({ dev: false, dir: ROOT, hostname: '127.0.0.1', port, quiet: true });
+  await app.prepare();
+  handle = app.getRequestHandler();
+
+  await mkdir(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => server?.close(resolve));
+  await app?.close();
+  // Next's server components opened the process-wide store; it holds the database open.
+  await (await sharedStore()).close();
+  await database?.drop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Polls a tile until it shows `expected`: a client-side navigation renders a moment after the URL changes. */
+async function expectTile(id: string, expected: string): Promise<void> {
+  const tile = page.getByTestId(`tile-${id}-value`);
+  let shown = '';
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await page.waitForTimeout(100)) {
+    shown = (await tile.textContent({ timeout: 10_000 }))?.trim() ?? '';
+    if (shown === expected) return;
+  }
+  assert.equal(shown, expected, `tile ${id}`);
+}
+
+test('unauthenticated requests are sent to the login page, API routes get 401', async () => {
+  const api = await fetch(`${baseUrl}/api/anything`, { redirect: 'manual' });
+  assert.equal(api.status, 401);
+  await page.goto(`${baseUrl}/compare?range=1h`);
+  await page.waitForURL(/\/login\?next=/);
+  await screenshot('login');
+});
+
+test('logging in sets an httpOnly, SameSite session cookie and returns to the page asked for', async () => {
+  await page.getByLabel('Admin password').fill('wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // Not getByRole('alert'): Next's route announcer has that role too.
+  const error = page.getByTestId('login-error');
+  await error.waitFor();
+  assert.match((await error.textContent()) ?? '', /Wrong password/);
+
+  await page.getByLabel('Admin password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/compare\?range=1h/);
+  const [cookie] = await page.context().cookies();
+  assert.equal(cookie.name, 'streamscope_session');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Lax');
+});
+
+test('the overview shows the seeded figures', async () => {
+  await page.goto(`${baseUrl}/?range=1h`);
+  await page.waitForURL(/range=1h/);
+  await page.locator('[data-testid=chart-ttft] .recharts-line').first().waitFor();
+  await expectTile('responses', formatValue(RECENT_RESPONSES, 'count'));
+  await expectTile('ttft', formatValue(exactQuantile(ALL_TTFT, 0.5), 'ms'));
+  await expectTile('errors', formatValue(SSE_ERRORS / RECENT_RESPONSES, 'ratio'));
+  // Half the WebSockets of each seeding never closed.
+  await expectTile('connections', formatValue(WS_CONNECTIONS, 'count'));
+  await screenshot('overview');
+});
+
+test('changing the time range and a filter changes the figures and the URL', async () => {
+  await page.getByRole('button', { name: '6h', exact: true }).click();
+  await page.waitForURL(/range=6h/);
+  await expectTile('responses', formatValue(2 * RECENT_RESPONSES, 'count'));
+
+  await page.getByLabel('Service').selectOption('batch-worker');
+  await page.waitForURL(/service=batch-worker/);
+  await expectTile('responses', formatValue(2 * BATCH_RESPONSES, 'count'));
+  await page.locator('[data-testid=chart-responses] .recharts-line').first().waitFor();
+  await screenshot('overview-6h-batch-worker');
+
+  await page.getByRole('button', { name: '15m', exact: true }).click();
+  await page.waitForURL(/range=15m/);
+  assert.match(page.url(), /service=batch-worker/);
+  await expectTile('responses', formatValue(BATCH_RESPONSES, 'count'));
+});
+
+test('compare states the WebSocket difference in words', async () => {
+  await page.goto(`${baseUrl}/compare?range=1h&service=chat-api`);
+  await page.waitForURL(/\/compare/);
+  const sentences = (await page.getByTestId('compare-sentences').textContent()) ?? '';
+  const wsP50 = exactQuantile(range(WS_RESPONSES, ttftMs.websocket), 0.5);
+  const sseP50 = exactQuantile(range(SSE_RESPONSES, ttftMs.sse), 0.5);
+  const lower = Math.round((1 - wsP50 / sseP50) * 100);
+  assert.match(sentences, new RegExp(`WebSocket TTFT p50 is ${lower} % lower than SSE`));
+  await page.locator('[data-testid=compare-chart] .recharts-bar-rectangle').first().waitFor();
+  await screenshot('compare');
+});
+
+test('the explorer finds a response and shows its token timeline', async () => {
+  await page.goto(`${baseUrl}/explorer?range=1h`);
+  await page.waitForURL(/\/explorer/);
+  await page.getByTestId('explorer-table').waitFor();
+  await screenshot('explorer');
+
+  await page.getByLabel('Search responses').fill('resp_websocket_7');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/q=resp_websocket_7/);
+  await page.getByRole('link', { name: 'resp_websocket_7', exact: true }).click();
+  await page.waitForURL(/\/explorer\/a0+7\//);
+  const timeline = page.getByTestId('token-timeline');
+  await timeline.locator('.recharts-scatter-symbol').first().waitFor();
+  assert.equal(await timeline.locator('.recharts-scatter-symbol').count(), 20);
+  assert.match((await timeline.textContent()) ?? '', new RegExp(`TTFT ${formatValue(ttftMs.websocket(7), 'ms')}`));
+  await page.getByTestId('itl-histogram').locator('.recharts-bar-rectangle').first().waitFor();
+  assert.match((await page.getByTestId('response-connection').textContent()) ?? '', /ws-3/);
+  await screenshot('response');
+});
+
+test('the connections view breaks handshakes down by phase', async () => {
+  await page.goto(`${baseUrl}/connections?range=1h`);
+  await page.waitForURL(/\/connections/);
+  await page.locator('[data-testid=chart-phases-by-transport] .recharts-bar-rectangle').first().waitFor();
+  assert.match((await page.getByTestId('connections-summary').textContent()) ?? '', /WebSocket/);
+  await screenshot('connections');
+});
+
+test('a range without data says so', async () => {
+  const from = new Date(Date.now() - 30 * 24 * 60 * MINUTE).toISOString();
+  const to = new Date(Date.now() - 29 * 24 * 60 * MINUTE).toISOString();
+  await page.goto(`${baseUrl}/?range=custom&from=${from}&to=${to}`);
+  await page.waitForURL(/range=custom/);
+  await page.getByTestId('empty-range').waitFor();
+  await screenshot('empty-range');
+});
