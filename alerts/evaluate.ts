@@ -5,6 +5,7 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
+import { HANDSHAKE_MS } from '../db/handshake';
 import { bucketValue, histogramQuantiles } from '../db/histogram';
 import { filterConditions } from '../db/queries/filter';
 import { queryRows } from '../db/rows';
@@ -103,9 +104,9 @@ async function rollupValue(db: Db, rule: RuleDefinition, window: EvaluationWindo
   return latency.sum === null ? histogramMean(histogram) : ratio(sums[latency.sum], sums[latency.count]);
 }
 
-/** Handshake time (DNS + TCP + TLS + upgrade) per response the connections carried. */
+/** Handshake time (see HANDSHAKE_MS) per response the connections carried. */
 async function connectionOverhead(db: Db, rule: RuleDefinition, window: EvaluationWindow): Promise<number | null> {
-  const overhead = sql`(coalesce(dns_ms, 0) + coalesce(tcp_ms, 0) + coalesce(tls_ms, 0) + coalesce(upgrade_ms, 0))`;
+  const overhead = HANDSHAKE_MS;
   const value =
     rule.statistic === 'max'
       ? sql`max(${overhead} / greatest(coalesce(responses, 0), 1))`

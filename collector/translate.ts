@@ -136,6 +136,7 @@ function toConnectionRow(span: DecodedSpan): NewConnectionRow {
     tcpMs: a.measure(CONNECTION.TCP_MS),
     tlsMs: a.measure(CONNECTION.TLS_MS),
     upgradeMs: a.measure(CONNECTION.UPGRADE_MS),
+    connectMs: a.measure(CONNECTION.CONNECT_MS),
     responses: a.count(CONNECTION.RESPONSES),
     bytesSent: a.count(CONNECTION.BYTES_SENT, Number.MAX_SAFE_INTEGER),
     bytesReceived: a.count(CONNECTION.BYTES_RECEIVED, Number.MAX_SAFE_INTEGER),

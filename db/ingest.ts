@@ -73,7 +73,7 @@ export const RESPONSE_COLUMNS: Column<NewResponseRow>[] = [
   { name: 'attributes', type: 'text', cast: 'jsonb', value: (r) => JSON.stringify(r.attributes ?? {}) },
 ];
 
-const CONNECTION_COLUMNS: Column<NewConnectionRow>[] = [
+export const CONNECTION_COLUMNS: Column<NewConnectionRow>[] = [
   { name: 'trace_id', type: 'text', value: (r) => r.traceId },
   { name: 'span_id', type: 'text', value: (r) => r.spanId },
   { name: 'connection_id', type: 'text', value: (r) => r.connectionId },
@@ -87,6 +87,7 @@ const CONNECTION_COLUMNS: Column<NewConnectionRow>[] = [
   { name: 'tcp_ms', type: 'float8', value: (r) => r.tcpMs },
   { name: 'tls_ms', type: 'float8', value: (r) => r.tlsMs },
   { name: 'upgrade_ms', type: 'float8', value: (r) => r.upgradeMs },
+  { name: 'connect_ms', type: 'float8', value: (r) => r.connectMs },
   { name: 'responses', type: 'int4', value: (r) => r.responses },
   { name: 'bytes_sent', type: 'int8', value: (r) => r.bytesSent },
   { name: 'bytes_received', type: 'int8', value: (r) => r.bytesReceived },
@@ -137,7 +138,7 @@ function unnestInsert<Row>(table: string, partitionKey: string, columns: Column<
     returning trace_id, span_id`;
 }
 
-interface RollupAccumulator {
+export interface RollupAccumulator {
   bucket: number;
   service: string;
   model: string;

@@ -98,6 +98,11 @@ export const connections = pgTable(
     tcpMs: doublePrecision('tcp_ms'),
     tlsMs: doublePrecision('tls_ms'),
     upgradeMs: doublePrecision('upgrade_ms'),
+    /**
+     * Connect start to a usable connection (DNS + TCP + TLS) when the phases are not
+     * reported apart (fetch over TLS, the global WebSocket).
+     */
+    connectMs: doublePrecision('connect_ms'),
     responses: integer('responses'),
     bytesSent: count('bytes_sent'),
     bytesReceived: count('bytes_received'),

@@ -63,7 +63,6 @@ test('a persistent WebSocket carries several responses per connection, SSE one',
 
 test(
   'at 50 ms RTT a WebSocket response pays less handshake than an SSE response on a new connection',
-  { todo: 'undici over TLS reports only streamscope.connection.connect_ms, which compareTransports does not add to the handshake yet' },
   () => {
     const { websocket, sse } = result.transports;
     assert.ok(websocket.handshakeMsPerResponse !== null && sse.handshakeMsPerResponse !== null);
