@@ -51,11 +51,11 @@ export function ChartCard({ title, unit, children, testId }: { title: string; un
 
 function timeFormatter(from: number, to: number): (ms: number) => string {
   const long = to - from > 36 * 3600_000;
-  const format = new Intl.DateTimeFormat(undefined, long ? { month: 'short', day: 'numeric', hour: '2-digit' } : { hour: '2-digit', minute: '2-digit' });
+  const format = new Intl.DateTimeFormat(undefined, long ? { month: 'short', day: 'numeric', hour: '2-digit', hourCycle: 'h23' } : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   return (ms) => format.format(new Date(ms));
 }
 
-const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium', hourCycle: 'h23' });
 
 interface TimeSeriesProps {
   title: string;
@@ -67,23 +67,33 @@ interface TimeSeriesProps {
   testId?: string;
 }
 
+/** Below this many points a series is drawn with dots too: an isolated point has no line. */
+const DOTS_BELOW = 40;
+
 export function TimeSeriesChart({ title, unit, data, series, from, to, testId }: TimeSeriesProps) {
   const tick = timeFormatter(from, to);
+  const points = data.filter((d) => series.some((s) => d[s.key] !== null)).length;
   return (
     <ChartCard title={title} unit={unit} testId={testId}>
       <ResponsiveContainer width="100%" height={HEIGHT}>
         <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
           {GRID}
           <XAxis dataKey="time" type="number" scale="time" domain={[from, to]} tickFormatter={tick} minTickGap={40} {...AXIS} />
-          <YAxis width={56} tickFormatter={(v: number) => formatTick(v, unit)} allowDecimals {...AXIS} />
+          <YAxis
+            width={56}
+            tickFormatter={(v: number) => formatTick(v, unit)}
+            // A ratio with nothing to show still gets a sensible 0–5 % axis rather than 0–400 %.
+            domain={unit === 'ratio' ? [0, (max: number) => Math.max(max, 0.05)] : [0, 'auto']}
+            {...AXIS}
+          />
           <Tooltip
             contentStyle={TOOLTIP_STYLE}
             labelFormatter={(ms) => fullTime.format(new Date(Number(ms)))}
             formatter={(value) => formatValue(Number(value), unit)}
           />
-          {series.length > 1 ? <Legend iconType="plainline" wrapperStyle={{ fontSize: 12 }} /> : null}
+          {series.length > 1 ? <Legend iconType="plainline" itemSorter={null} wrapperStyle={{ fontSize: 12 }} /> : null}
           {series.map((s) => (
-            <Line key={s.key} type="monotone" dataKey={s.key} name={s.label} stroke={s.color} strokeWidth={2} dot={false} isAnimationActive={false} />
+            <Line key={s.key} type="linear" dataKey={s.key} name={s.label} stroke={s.color} strokeWidth={2} dot={points < DOTS_BELOW ? { r: 2.5 } : false} isAnimationActive={false} />
           ))}
         </LineChart>
       </ResponsiveContainer>
@@ -113,7 +123,7 @@ export function BarsChart({ title, unit, data, category, categoryLabel, bars, st
           <XAxis dataKey={category} {...AXIS} label={{ value: categoryLabel, position: 'insideBottom', offset: -10, fontSize: 12, fill: 'var(--muted)' }} />
           <YAxis width={56} tickFormatter={(v: number) => formatTick(v, unit)} {...AXIS} />
           <Tooltip contentStyle={TOOLTIP_STYLE} formatter={(value) => formatValue(Number(value), unit)} cursor={{ fill: 'var(--hover)' }} />
-          {bars.length > 1 ? <Legend verticalAlign="top" iconType="square" wrapperStyle={{ fontSize: 12 }} /> : null}
+          {bars.length > 1 ? <Legend verticalAlign="top" iconType="square" itemSorter={null} wrapperStyle={{ fontSize: 12 }} /> : null}
           {bars.map((b) => (
             <Bar key={b.key} dataKey={b.key} name={b.label} fill={b.color} stackId={stacked ? 'stack' : undefined} isAnimationActive={false} maxBarSize={48} />
           ))}

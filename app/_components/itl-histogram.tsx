@@ -10,7 +10,10 @@ export function ItlHistogram({ bins }: { bins: HistogramBin[] }) {
     <BarsChart
       title="Inter-token latency distribution"
       unit="count"
-      data={bins.map((bin) => ({ gap: `${formatTick(bin.fromMs, 'ms')}–${formatTick(bin.toMs, 'ms')}`, gaps: bin.count }))}
+      data={bins.map((bin) => ({
+        gap: bin.fromMs === bin.toMs ? formatTick(bin.fromMs, 'ms') : `${formatTick(bin.fromMs, 'ms')}–${formatTick(bin.toMs, 'ms')}`,
+        gaps: bin.count,
+      }))}
       category="gap"
       categoryLabel="gap between tokens (ms)"
       bars={[{ key: 'gaps', label: 'gaps', color: COLORS.primary }]}

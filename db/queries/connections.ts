@@ -51,7 +51,7 @@ export function handshakeMs(c: Pick<ConnectionRow, 'dnsMs' | 'tcpMs' | 'tlsMs' |
 
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
-export async function connectionsView(db: Db, filter: DashboardFilter, recentLimit = 40): Promise<ConnectionsView> {
+export async function connectionsView(db: Db, filter: DashboardFilter, recentLimit = 24): Promise<ConnectionsView> {
   const where = filterConditions(filter, sql`opened_at`, ['service', 'transport']);
   const lifetimeMs = sql`extract(epoch from (closed_at - opened_at)) * 1000`;
   const [summaryRows, distributionRows, recent] = await Promise.all([

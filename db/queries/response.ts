@@ -33,13 +33,18 @@ export interface ResponseDetail {
 
 const ITL_BINS = 24;
 
-/** Equal-width bins from 0 to the largest gap, so a stall shows as a lonely bar on the right. */
+/**
+ * Equal-width bins from the shortest gap to the longest, so a stall shows as a lonely bar
+ * on the right; gaps all alike make one bin.
+ */
 export function binGaps(gapsMs: readonly number[], bins = ITL_BINS): HistogramBin[] {
   if (gapsMs.length === 0) return [];
+  const min = Math.min(...gapsMs);
   const max = Math.max(...gapsMs);
-  const width = max > 0 ? max / bins : 1;
-  const result = Array.from({ length: bins }, (_, i) => ({ fromMs: i * width, toMs: (i + 1) * width, count: 0 }));
-  for (const gap of gapsMs) result[Math.min(bins - 1, Math.floor(gap / width))].count += 1;
+  if (max === min) return [{ fromMs: min, toMs: max, count: gapsMs.length }];
+  const width = (max - min) / bins;
+  const result = Array.from({ length: bins }, (_, i) => ({ fromMs: min + i * width, toMs: min + (i + 1) * width, count: 0 }));
+  for (const gap of gapsMs) result[Math.min(bins - 1, Math.floor((gap - min) / width))].count += 1;
   return result;
 }
 

@@ -36,7 +36,8 @@ export interface StoredCredential {
 
 export interface CredentialOptions {
   stateDir?: string;
-  env?: NodeJS.ProcessEnv;
+  /** Defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export function credentialPath(options: CredentialOptions = {}): string {

@@ -14,38 +14,36 @@ function significant(value: number): string {
   return value.toPrecision(2);
 }
 
-export function formatMs(ms: number): string {
-  if (Math.abs(ms) >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${significant(ms)} ms`;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${Math.round(bytes)} B`;
+/** A figure split into number and unit, so a tile can set the unit smaller. */
+export function formatParts(value: number | null | undefined, unit: Unit): { number: string; unit: string } {
+  if (value === null || value === undefined || !Number.isFinite(value)) return { number: '—', unit: '' };
+  switch (unit) {
+    case 'ms':
+      return Math.abs(value) >= 10_000 ? { number: (value / 1000).toFixed(1), unit: 's' } : { number: significant(value), unit: 'ms' };
+    case 'bytes':
+      if (value >= 1024 * 1024) return { number: (value / 1024 / 1024).toFixed(1), unit: 'MiB' };
+      if (value >= 1024) return { number: (value / 1024).toFixed(1), unit: 'KiB' };
+      return { number: String(Math.round(value)), unit: 'B' };
+    case 'ratio':
+      return { number: significant(value * 100), unit: '%' };
+    case 'count':
+      return { number: Math.round(value).toLocaleString('en-US'), unit: '' };
+    default:
+      return { number: significant(value), unit };
+  }
 }
 
 /** A value with its unit; '—' for a figure that could not be computed (no data). */
 export function formatValue(value: number | null | undefined, unit: Unit): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
-  switch (unit) {
-    case 'ms':
-      return formatMs(value);
-    case 'bytes':
-      return formatBytes(value);
-    case 'ratio':
-      return `${significant(value * 100)} %`;
-    case 'count':
-      return Math.round(value).toLocaleString('en-US');
-    default:
-      return `${significant(value)} ${unit}`;
-  }
+  const parts = formatParts(value, unit);
+  return parts.unit ? `${parts.number} ${parts.unit}` : parts.number;
 }
 
-/** Short axis tick label: the number alone; the unit is on the axis title. */
+const tickFormat = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
+
+/** Short axis tick label: the number alone, no trailing zeros; the unit is on the axis title. */
 export function formatTick(value: number, unit: Unit): string {
-  if (unit === 'ratio') return `${significant(value * 100)}`;
-  return significant(value);
+  return tickFormat.format(unit === 'ratio' ? value * 100 : value);
 }
 
 export function unitLabel(unit: Unit): string {

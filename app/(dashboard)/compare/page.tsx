@@ -65,7 +65,9 @@ function ComparisonTable({ comparison }: { comparison: ModelComparison }) {
             <tr key={metric.key}>
               <td>
                 {metric.label}
-                <span className="muted"> ({metric.better} is better)</span>
+                <span className="better-hint" title={`${metric.better} is better`}>
+                  {metric.better === 'lower' ? '↓' : '↑'} better
+                </span>
               </td>
               {transports.map((t) => (
                 <td key={t.transport} className="num">

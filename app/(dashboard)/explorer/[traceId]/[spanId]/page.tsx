@@ -21,7 +21,7 @@ function Attributes({ entries }: { entries: [string, unknown][] }) {
         .map(([key, value]) => (
           <div key={key}>
             <dt>{key}</dt>
-            <dd className="mono">{typeof value === 'object' ? JSON.stringify(value) : String(value)}</dd>
+            <dd className="mono">{value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value)}</dd>
           </div>
         ))}
     </dl>
@@ -67,7 +67,7 @@ export default async function ResponsePage({
         ]}
       />
       {detail.tokens.length > 0 ? (
-        <div className="chart-grid wide-first">
+        <div className="chart-grid timeline">
           <TokenTimeline tokens={detail.tokens} ttftMs={r.ttftMs} durationMs={r.durationMs} />
           <ItlHistogram bins={detail.itlBins} />
         </div>

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { differenceSentence, formatTick, formatValue } from '../format';
+import { parseViewParams, RANGES, withParams } from '../view-params';
+
+test('figures carry their unit, and missing ones a dash', () => {
+  assert.equal(formatValue(147.25, 'ms'), '147 ms');
+  assert.equal(formatValue(12, 'ms'), '12.0 ms');
+  assert.equal(formatValue(12_500, 'ms'), '12.5 s');
+  assert.equal(formatValue(0.0238, 'ratio'), '2.38 %');
+  assert.equal(formatValue(2300, 'bytes'), '2.2 KiB');
+  assert.equal(formatValue(1234, 'count'), '1,234');
+  assert.equal(formatValue(0.117, 'responses/s'), '0.12 responses/s');
+  assert.equal(formatValue(null, 'ms'), '—');
+  assert.equal(formatTick(0.05, 'ratio'), '5');
+  assert.equal(formatTick(16, 'ms'), '16');
+});
+
+test('differences are stated in words', () => {
+  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', -38.2), 'WebSocket TTFT p50 is 38 % lower than SSE.');
+  assert.equal(differenceSentence('websocket', 'http', 'responses/s', 66.7), 'WebSocket responses/s is 67 % higher than HTTP.');
+  assert.equal(differenceSentence('websocket', 'sse', 'error rate', 0.2), 'WebSocket error rate is the same as SSE.');
+  assert.match(differenceSentence('websocket', 'sse', 'TTFT p50', null), /cannot be compared/);
+});
+
+test('view params resolve ranges against now and fall back on bad input', () => {
+  const now = new Date('2026-11-27T12:00:00Z');
+  const sixHours = parseViewParams({ range: '6h', service: 'chat', transport: '' }, now);
+  assert.equal(sixHours.range, '6h');
+  assert.equal(now.getTime() - sixHours.filter.from.getTime(), RANGES['6h']);
+  assert.equal(sixHours.filter.service, 'chat');
+  assert.equal(sixHours.filter.transport, undefined);
+  assert.equal(sixHours.refresh, true);
+
+  const custom = parseViewParams({ range: 'custom', from: '2026-11-01T00:00:00Z', to: '2026-11-02T00:00:00Z', refresh: 'off' }, now);
+  assert.equal(custom.range, 'custom');
+  assert.equal(custom.filter.to.toISOString(), '2026-11-02T00:00:00.000Z');
+  assert.equal(custom.refresh, false);
+
+  assert.equal(parseViewParams({ range: 'custom', from: '2026-11-03T00:00:00Z', to: '2026-11-02T00:00:00Z' }, now).range, '1h');
+  assert.equal(parseViewParams({ range: 'forever' }, now).range, '1h');
+});
+
+test('withParams replaces and removes params', () => {
+  assert.equal(withParams({ range: '1h', page: '3' }, { page: undefined, sort: 'ttft' }), '?range=1h&sort=ttft');
+  assert.equal(withParams(new URLSearchParams('a=1'), { a: '' }), '');
+});
