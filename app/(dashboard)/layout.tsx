@@ -1,15 +1,13 @@
 import { Suspense, type ReactNode } from 'react';
 import { logout } from '../login/actions';
+import { Brand } from '../_components/brand';
 import { Nav } from '../_components/nav';
 
 export default function DashboardLayout({ children }: { children: ReactNode }) {
   return (
     <div className="shell">
       <header className="topbar">
-        <span className="brand">
-          <span className="brand-mark" aria-hidden />
-          Streamscope
-        </span>
+        <Brand />
         <Suspense fallback={<nav className="nav" />}>
           <Nav />
         </Suspense>

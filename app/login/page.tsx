@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import { param, type SearchParams } from '@/lib/ui/view-params';
+import { Brand } from '../_components/brand';
 import { LoginForm } from './login-form';
 
 export const metadata: Metadata = { title: 'Sign in · Streamscope' };
@@ -9,10 +10,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   return (
     <main className="login">
       <div className="login-card">
-        <h1 className="brand">
-          <span className="brand-mark" aria-hidden />
-          Streamscope
-        </h1>
+        <Brand as="h1" />
         <p className="muted">
           Sign in with the admin password: <code>STREAMSCOPE_ADMIN_PASSWORD</code>, or the one the start command printed at first start.
         </p>

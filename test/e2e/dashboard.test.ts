@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
 import next from 'next';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { openStore, sharedStore } from '../../db/client';
@@ -208,4 +209,15 @@ test('a range without data says so', async () => {
   await page.waitForURL(/range=custom/);
   await page.getByTestId('empty-range').waitFor();
   await screenshot('empty-range');
+});
+
+test('a database without any data tells a new user how to send some', async () => {
+  const store = await openStore({ databaseUrl: database.url });
+  await store.db.execute(sql`truncate responses, connections, rollups_1m`);
+  await store.close();
+  await page.goto(`${baseUrl}/?range=1h`);
+  const empty = page.getByTestId('empty-state');
+  await empty.waitFor();
+  assert.match((await empty.textContent()) ?? '', /new StreamscopeInstrumentation\(\)[\s\S]*npm run demo/);
+  await screenshot('empty-state');
 });
