@@ -29,7 +29,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               { id: 'itl', label: 'Inter-token p50', value: tiles.itl.p50, unit: 'ms', detail: { label: 'p99', value: tiles.itl.p99, unit: 'ms' } },
               { id: 'duration', label: 'End-to-end p50', value: tiles.duration.p50, unit: 'ms', detail: { label: 'p99', value: tiles.duration.p99, unit: 'ms' } },
               { id: 'errors', label: 'Error rate', value: tiles.errorRate, unit: 'ratio' },
-              { id: 'connections', label: 'Open connections', value: tiles.openConnections, unit: 'count' },
+              { id: 'connections', label: 'Connections in use', value: tiles.connectionsInUse, unit: 'count', detail: { label: 'in the last', value: data.stepSeconds * 1000, unit: 'ms' } },
             ]}
           />
           <OverviewCharts points={data.series} from={filter.from.getTime()} to={filter.to.getTime()} />

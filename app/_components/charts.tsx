@@ -67,12 +67,23 @@ interface TimeSeriesProps {
   testId?: string;
 }
 
+/**
+ * Ticks of a percentage axis: whole multiples of 5 % split in five, so a near-zero error
+ * rate reads 0–5 % rather than recharts' 0–400 % for an all-zero series.
+ */
+function percentTicks(data: Datum[], series: SeriesSpec[]): number[] {
+  const max = Math.max(0, ...data.flatMap((d) => series.map((s) => Number(d[s.key] ?? 0))));
+  const top = Math.max(0.05, Math.ceil(max / 0.05) * 0.05);
+  return Array.from({ length: 6 }, (_, i) => (top * i) / 5);
+}
+
 /** Below this many points a series is drawn with dots too: an isolated point has no line. */
 const DOTS_BELOW = 40;
 
 export function TimeSeriesChart({ title, unit, data, series, from, to, testId }: TimeSeriesProps) {
   const tick = timeFormatter(from, to);
   const points = data.filter((d) => series.some((s) => d[s.key] !== null)).length;
+  const ratioTicks = unit === 'ratio' ? percentTicks(data, series) : undefined;
   return (
     <ChartCard title={title} unit={unit} testId={testId}>
       <ResponsiveContainer width="100%" height={HEIGHT}>
@@ -82,8 +93,8 @@ export function TimeSeriesChart({ title, unit, data, series, from, to, testId }:
           <YAxis
             width={56}
             tickFormatter={(v: number) => formatTick(v, unit)}
-            // A ratio with nothing to show still gets a sensible 0–5 % axis rather than 0–400 %.
-            domain={unit === 'ratio' ? [0, (max: number) => Math.max(max, 0.05)] : [0, 'auto']}
+            domain={ratioTicks ? [0, ratioTicks[ratioTicks.length - 1]] : [0, 'auto']}
+            ticks={ratioTicks}
             {...AXIS}
           />
           <Tooltip
@@ -93,7 +104,7 @@ export function TimeSeriesChart({ title, unit, data, series, from, to, testId }:
           />
           {series.length > 1 ? <Legend iconType="plainline" itemSorter={null} wrapperStyle={{ fontSize: 12 }} /> : null}
           {series.map((s) => (
-            <Line key={s.key} type="linear" dataKey={s.key} name={s.label} stroke={s.color} strokeWidth={2} dot={points < DOTS_BELOW ? { r: 2.5 } : false} isAnimationActive={false} />
+            <Line key={s.key} type="linear" dataKey={s.key} name={s.label} stroke={s.color} strokeWidth={2} dot={points < DOTS_BELOW ? { r: 2.5, fill: s.color, strokeWidth: 0 } : false} isAnimationActive={false} />
           ))}
         </LineChart>
       </ResponsiveContainer>

@@ -17,7 +17,7 @@ export function OverviewCharts({ points, from, to }: { points: OverviewPoint[]; 
     responsesPerSecond: p.responsesPerSecond,
     tokensPerSecond: p.tokensPerSecond,
     errorRate: p.errorRate,
-    openConnections: p.openConnections,
+    connectionsInUse: p.connectionsInUse,
     ttftP50: p.ttft.p50,
     ttftP90: p.ttft.p90,
     ttftP99: p.ttft.p99,
@@ -37,7 +37,7 @@ export function OverviewCharts({ points, from, to }: { points: OverviewPoint[]; 
       <TimeSeriesChart title="Inter-token latency" unit="ms" series={percentiles('itl')} testId="chart-itl" {...common} />
       <TimeSeriesChart title="End-to-end latency" unit="ms" series={percentiles('duration')} testId="chart-duration" {...common} />
       <TimeSeriesChart title="Error rate" unit="ratio" series={[{ key: 'errorRate', label: 'errors', color: COLORS.error }]} testId="chart-errors" {...common} />
-      <TimeSeriesChart title="Open connections" unit="count" series={[{ key: 'openConnections', label: 'open', color: COLORS.secondary }]} testId="chart-connections" {...common} />
+      <TimeSeriesChart title="Connections in use" unit="count" series={[{ key: 'connectionsInUse', label: 'connections', color: COLORS.secondary }]} testId="chart-connections" {...common} />
     </div>
   );
 }

@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { queryRows } from '../rows';
 import { aggregateResponses, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
-import { andConditions, dimensionConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { andConditions, dimensionConditions, filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
 
 export interface OverviewPoint {
   /** Start of the step, epoch ms. */
@@ -18,7 +18,8 @@ export interface OverviewPoint {
   ttft: Percentiles;
   itl: Percentiles;
   duration: Percentiles;
-  openConnections: number;
+  /** Distinct connections that carried a response or were open during the step. */
+  connectionsInUse: number;
 }
 
 export interface OverviewTiles {
@@ -32,8 +33,8 @@ export interface OverviewTiles {
   ttft: Percentiles;
   itl: Percentiles;
   duration: Percentiles;
-  /** Connections open at the end of the range. */
-  openConnections: number;
+  /** Connections in use in the last step of the range. */
+  connectionsInUse: number;
 }
 
 export interface Overview {
@@ -53,34 +54,34 @@ export function stepFor(filter: DashboardFilter, source: PercentileSource = perc
   return candidates.find((step) => seconds / step <= MAX_POINTS) ?? candidates[candidates.length - 1];
 }
 
-async function openConnectionSeries(db: Db, filter: DashboardFilter, firstStep: number, stepSeconds: number): Promise<Map<number, number>> {
-  // A connection counts in every step it overlaps; connections carry service and transport, not model.
-  const rows = await queryRows<{ time: number; open: number }>(
+/**
+ * Distinct connections in use per step. The instrumentation reports a connection when it
+ * closes, so a socket still open has no row yet: the responses it carried stand in for it
+ * (counted in the step they started), and reported connections count in every step their
+ * lifetime overlaps. Connection rows carry service and transport but no model.
+ */
+async function connectionsInUse(db: Db, filter: DashboardFilter, firstStep: number, stepSeconds: number): Promise<Map<number, number>> {
+  const step = sql`make_interval(secs => ${stepSeconds}::float8)`;
+  const to = sql`${filter.to.toISOString()}::timestamptz`;
+  const rows = await queryRows<{ time: number; connections: number }>(
     db,
-    sql`select (extract(epoch from t) * 1000)::float8 as time, count(c.connection_id)::float8 as open
-        from generate_series(${new Date(firstStep).toISOString()}::timestamptz, ${filter.to.toISOString()}::timestamptz,
-                             make_interval(secs => ${stepSeconds}::float8)) as t
-        left join connections c
-          on c.opened_at < least(t + make_interval(secs => ${stepSeconds}::float8), ${filter.to.toISOString()}::timestamptz)
-         and (c.closed_at is null or c.closed_at >= t)
-         ${andConditions(dimensionConditions(filter, ['service', 'transport']))}
+    sql`select (extract(epoch from t) * 1000)::float8 as time, count(distinct connection_id)::float8 as connections
+        from (
+          select to_timestamp(floor(extract(epoch from start_time) / ${stepSeconds}::float8) * ${stepSeconds}::float8) as t, connection_id
+          from responses
+          where ${filterConditions(filter, sql`start_time`)} and connection_id is not null
+          union all
+          select t, c.connection_id
+          from generate_series(${new Date(firstStep).toISOString()}::timestamptz, ${to}, ${step}) as t
+          join connections c on c.opened_at < least(t + ${step}, ${to}) and (c.closed_at is null or c.closed_at >= t)
+          ${andConditions(dimensionConditions(filter, ['service', 'transport']))}
+        ) used
         group by t`,
   );
-  return new Map(rows.map((row) => [Number(row.time), Number(row.open)]));
+  return new Map(rows.map((row) => [Number(row.time), Number(row.connections)]));
 }
 
-async function openConnectionsAt(db: Db, filter: DashboardFilter): Promise<number> {
-  const at = filter.to.toISOString();
-  const [row] = await queryRows<{ open: number }>(
-    db,
-    sql`select count(*)::float8 as open from connections
-        where opened_at <= ${at}::timestamptz and (closed_at is null or closed_at > ${at}::timestamptz)
-        ${andConditions(dimensionConditions(filter, ['service', 'transport']))}`,
-  );
-  return Number(row?.open ?? 0);
-}
-
-function tilesFrom(total: Aggregate | undefined, filter: DashboardFilter, openConnections: number): OverviewTiles {
+function tilesFrom(total: Aggregate | undefined, filter: DashboardFilter, connectionsInUse: number): OverviewTiles {
   const seconds = rangeSeconds(filter);
   return {
     responses: total?.responses ?? 0,
@@ -91,7 +92,7 @@ function tilesFrom(total: Aggregate | undefined, filter: DashboardFilter, openCo
     ttft: total?.ttft ?? NO_PERCENTILES,
     itl: total?.itl ?? NO_PERCENTILES,
     duration: total?.duration ?? NO_PERCENTILES,
-    openConnections,
+    connectionsInUse,
   };
 }
 
@@ -99,11 +100,10 @@ export async function overview(db: Db, filter: DashboardFilter, source: Percenti
   const stepSeconds = stepFor(filter, source);
   const stepMs = stepSeconds * 1000;
   const firstStep = Math.floor(filter.from.getTime() / stepMs) * stepMs;
-  const [steps, [total], open, openNow] = await Promise.all([
+  const [steps, [total], connections] = await Promise.all([
     aggregateResponses(db, filter, { by: ['time'], stepSeconds, source }),
     aggregateResponses(db, filter, { source }),
-    openConnectionSeries(db, filter, firstStep, stepSeconds),
-    openConnectionsAt(db, filter),
+    connectionsInUse(db, filter, firstStep, stepSeconds),
   ]);
   const byTime = new Map(steps.map((step) => [step.time, step]));
   const series: OverviewPoint[] = [];
@@ -118,8 +118,9 @@ export async function overview(db: Db, filter: DashboardFilter, source: Percenti
       ttft: step?.ttft ?? NO_PERCENTILES,
       itl: step?.itl ?? NO_PERCENTILES,
       duration: step?.duration ?? NO_PERCENTILES,
-      openConnections: open.get(time) ?? 0,
+      connectionsInUse: connections.get(time) ?? 0,
     });
   }
-  return { source, stepSeconds, tiles: tilesFrom(total, filter, openNow), series };
+  const last = series[series.length - 1];
+  return { source, stepSeconds, tiles: tilesFrom(total, filter, last?.connectionsInUse ?? 0), series };
 }

@@ -140,7 +140,7 @@ test('the overview shows the seeded figures', async () => {
   await expectTile('responses', formatValue(RECENT_RESPONSES, 'count'));
   await expectTile('ttft', formatValue(exactQuantile(ALL_TTFT, 0.5), 'ms'));
   await expectTile('errors', formatValue(SSE_ERRORS / RECENT_RESPONSES, 'ratio'));
-  // Half the WebSockets of each seeding never closed.
+  // Nothing streamed in the last minute; half the WebSockets of each seeding never closed.
   await expectTile('connections', formatValue(WS_CONNECTIONS, 'count'));
   await screenshot('overview');
 });

@@ -100,8 +100,9 @@ describeEachDatabase('dashboard queries', (database) => {
       series.reduce((sum, p) => sum + p.responsesPerSecond * stepSeconds, 0),
       total,
     );
-    // The WebSockets outlive the range; every SSE connection closed within it.
-    assert.equal(tiles.openConnections, WS_CONNECTIONS);
+    // The last 15 s carried five responses over each transport: all four sockets, and five
+    // SSE connections of one response each.
+    assert.equal(tiles.connectionsInUse, WS_CONNECTIONS + 5);
   });
 
   test('overview over a long range reads the rollups', async () => {
