@@ -7,7 +7,8 @@
  * A mapped attribute whose value cannot fill its column (a NaN or negative duration, a
  * fractional token count) rejects the span: storing it would poison percentiles, and
  * dropping the value silently would hide the sender's bug. Everything not mapped to a
- * column is kept, size-bounded, in the row's `attributes`.
+ * column is kept, size-bounded, in the row's `attributes` — except prompt and completion
+ * text, which other instrumentations record by default and Streamscope does not keep.
  */
 import {
   ATTR_API,
@@ -25,6 +26,7 @@ import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conv
 import type { SpanBatch } from '../db/ingest';
 import type { NewConnectionRow, NewResponseRow } from '../db/schema';
 import { InvalidSpanError, type SpanRejection } from './errors';
+import { isContentAttribute, OPENINFERENCE, OPENLIT } from './peer-attributes';
 import { emptyAttributes, type AttributeValue, type Attributes, type DecodedSpan } from './otlp/decode';
 
 export interface Translation extends SpanBatch {
@@ -63,7 +65,7 @@ export function translateSpans(spans: readonly DecodedSpan[]): Translation {
     try {
       const kind = span.attributes[ATTR_KIND];
       if (kind === KIND.CONNECTION) translation.connections.push(toConnectionRow(span));
-      else if (kind === KIND.RESPONSE || GEN_AI_MARKERS.some((key) => key in span.attributes)) {
+      else if (isModelCall(span.attributes, kind)) {
         translation.responses.push(toResponseRow(span));
       } else translation.ignored += 1;
     } catch (error) {
@@ -74,19 +76,25 @@ export function translateSpans(spans: readonly DecodedSpan[]): Translation {
   return translation;
 }
 
+function isModelCall(attributes: Attributes, kind: AttributeValue | undefined): boolean {
+  return kind === KIND.RESPONSE
+    || GEN_AI_MARKERS.some((key) => key in attributes)
+    || attributes[OPENINFERENCE.SPAN_KIND] === OPENINFERENCE.KIND_LLM;
+}
+
 function toResponseRow(span: DecodedSpan): NewResponseRow {
   const a = new MappedAttributes(span.attributes);
   a.consume(ATTR_KIND);
   // Equal to the span start by contract; the span's nanosecond start is the precise copy.
   a.consume(RESPONSE.REQUEST_SENT_TIME_MS);
-  const requestModel = a.text(GEN_AI.REQUEST_MODEL);
+  const requestModel = a.text(GEN_AI.REQUEST_MODEL) ?? a.text(OPENINFERENCE.MODEL_NAME);
   const outcome = a.text(RESPONSE.OUTCOME);
   const error = span.status.error || (outcome !== null && ERROR_OUTCOMES.has(outcome));
   return {
     traceId: span.traceId,
     spanId: span.spanId,
     service: serviceOf(span),
-    provider: a.text(GEN_AI.PROVIDER_NAME) ?? a.text(GEN_AI.SYSTEM),
+    provider: a.text(GEN_AI.PROVIDER_NAME) ?? a.text(GEN_AI.SYSTEM) ?? a.text(OPENINFERENCE.PROVIDER) ?? a.text(OPENINFERENCE.SYSTEM),
     model: a.text(GEN_AI.RESPONSE_MODEL) ?? requestModel,
     requestModel,
     operation: a.text(GEN_AI.OPERATION_NAME),
@@ -97,13 +105,17 @@ function toResponseRow(span: DecodedSpan): NewResponseRow {
     responseId: a.text(GEN_AI.RESPONSE_ID),
     startTime: new Date(span.startTimeMs),
     ttfbMs: a.measure(RESPONSE.TTFB_MS),
-    ttftMs: a.measure(RESPONSE.TTFT_MS) ?? secondsToMs(a.measure(GEN_AI.RESPONSE_TIME_TO_FIRST_CHUNK)),
+    ttftMs: a.measure(RESPONSE.TTFT_MS)
+      ?? secondsToMs(a.measure(GEN_AI.RESPONSE_TIME_TO_FIRST_CHUNK))
+      ?? secondsToMs(a.measure(OPENLIT.TIME_TO_FIRST_TOKEN_S)),
     durationMs: a.measure(RESPONSE.DURATION_MS) ?? span.durationMs,
-    inputTokens: a.count(GEN_AI.USAGE_INPUT_TOKENS) ?? a.count(GEN_AI.USAGE_PROMPT_TOKENS),
-    outputTokens: a.count(GEN_AI.USAGE_OUTPUT_TOKENS) ?? a.count(GEN_AI.USAGE_COMPLETION_TOKENS),
+    inputTokens: a.count(GEN_AI.USAGE_INPUT_TOKENS) ?? a.count(GEN_AI.USAGE_PROMPT_TOKENS)
+      ?? a.count(OPENINFERENCE.PROMPT_TOKENS),
+    outputTokens: a.count(GEN_AI.USAGE_OUTPUT_TOKENS) ?? a.count(GEN_AI.USAGE_COMPLETION_TOKENS)
+      ?? a.count(OPENINFERENCE.COMPLETION_TOKENS),
     outputChunks: a.count(RESPONSE.OUTPUT_CHUNKS),
     tokensPerSecond: a.measure(RESPONSE.TOKENS_PER_SECOND),
-    itlMeanMs: a.measure(RESPONSE.ITL_MEAN_MS),
+    itlMeanMs: a.measure(RESPONSE.ITL_MEAN_MS) ?? secondsToMs(a.measure(OPENLIT.TIME_PER_OUTPUT_TOKEN_S)),
     itlP50Ms: a.measure(RESPONSE.ITL_P50_MS),
     itlP99Ms: a.measure(RESPONSE.ITL_P99_MS),
     itlMaxMs: a.measure(RESPONSE.ITL_MAX_MS),
@@ -237,9 +249,12 @@ class MappedAttributes {
     throw invalid(key, value, 'an array of integers from 0 to 2147483647 (microseconds)');
   }
 
+  /** Attributes not mapped to a column, less prompt and completion text. */
   unmapped(): Attributes {
     const rest = emptyAttributes();
-    for (const [key, value] of Object.entries(this.values)) if (!this.used.has(key)) rest[key] = value;
+    for (const [key, value] of Object.entries(this.values)) {
+      if (!this.used.has(key) && !isContentAttribute(key)) rest[key] = value;
+    }
     return rest;
   }
 }

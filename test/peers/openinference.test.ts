@@ -3,8 +3,7 @@
  * client, streaming Chat Completions: what reaches Streamscope.
  *
  * OpenInference writes its own attribute names (openinference.span.kind, llm.model_name,
- * llm.system, llm.token_count.*), none of them gen_ai.*, so its spans are not yet
- * recognised as responses.
+ * llm.system, llm.token_count.*), none of them gen_ai.*; the collector reads those.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -25,12 +24,14 @@ describePeerIngest('openinference', (run) => {
     assert.equal((unhandledRejections[0] as Error).message, INJECTED_FAILURE_MESSAGE);
   });
 
-  test('each completed stream becomes a row with model, status and duration', { todo: 'collector/translate.ts does not recognise OpenInference attributes yet' }, () => {
+  test('each completed stream becomes a row with model, status and duration, and no prompt text', () => {
     assert.equal(run().rows.length, run().schedules.size);
     for (const { row, schedule } of completedStreams(run())) {
       assert.equal(row.model, MODEL);
       assert.equal(row.status, 'ok');
       assert.ok(row.durationMs >= scheduledDurationMs(schedule) - 2);
+      assert.equal(row.provider, 'openai');
+      assert.ok(!Object.keys(row.attributes ?? {}).some((key) => key.startsWith('llm.input_messages.') || key === 'input.value'));
     }
   });
 });
