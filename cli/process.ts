@@ -6,7 +6,9 @@ export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 /** Runs a command with inherited output (so its progress shows); rejects with `hint` on failure. */
 export function runStep(command: string, args: string[], hint: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit' });
+    // Next.js telemetry would phone home on every build; Streamscope sends nothing anywhere.
+    const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env });
     child.once('error', (error) => reject(new Error(`${hint} (${error.message})`)));
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(hint))));
   });

@@ -4,6 +4,8 @@
 # Node 22 binary installed from the npm registry (tools/node22, locked there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Next.js telemetry would try to reach the internet; the test machines have none.
+export NEXT_TELEMETRY_DISABLED=1
 
 echo "== lint and typecheck"
 npm run --silent lint
