@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { queryRows } from '../rows';
 import { aggregateResponses, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
-import { andConditions, dimensionConditions, filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { andConditions, dimensionConditions, filterConditions, percentileSource, RAW_RANGE_LIMIT_MS, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
 
 export interface OverviewPoint {
   /** Start of the step, epoch ms. */
@@ -59,8 +59,12 @@ export function stepFor(filter: DashboardFilter, source: PercentileSource = perc
  * closes, so a socket still open has no row yet: the responses it carried stand in for it
  * (counted in the step they started), and reported connections count in every step their
  * lifetime overlaps. Connection rows carry service and transport but no model.
+ *
+ * Only the last RAW_RANGE_LIMIT_MS of responses are scanned, as for raw percentiles: an
+ * unreported socket is a recent one, and a week of raw rows is what rollups exist to avoid.
  */
 async function connectionsInUse(db: Db, filter: DashboardFilter, firstStep: number, stepSeconds: number): Promise<Map<number, number>> {
+  const recent = { ...filter, from: new Date(Math.max(filter.from.getTime(), filter.to.getTime() - RAW_RANGE_LIMIT_MS)) };
   const step = sql`make_interval(secs => ${stepSeconds}::float8)`;
   const to = sql`${filter.to.toISOString()}::timestamptz`;
   const rows = await queryRows<{ time: number; connections: number }>(
@@ -69,7 +73,7 @@ async function connectionsInUse(db: Db, filter: DashboardFilter, firstStep: numb
         from (
           select to_timestamp(floor(extract(epoch from start_time) / ${stepSeconds}::float8) * ${stepSeconds}::float8) as t, connection_id
           from responses
-          where ${filterConditions(filter, sql`start_time`)} and connection_id is not null
+          where ${filterConditions(recent, sql`start_time`)} and connection_id is not null
           union all
           select t, c.connection_id
           from generate_series(${new Date(firstStep).toISOString()}::timestamptz, ${to}, ${step}) as t

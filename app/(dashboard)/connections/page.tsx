@@ -17,7 +17,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
     <>
       <ViewHeader
         title="Connections"
-        subtitle="What each connection cost before its first byte, how long it lived and how many responses it carried. Connections opened in the range; they carry no model, so the model filter does not apply."
+        subtitle="What each connection cost before its first byte, how long it lived and how many responses it carried. Connections opened in the range and reported when they closed; they carry no model, so the model filter does not apply."
         dashboard={dashboard}
         dimensions={['service', 'transport']}
       />
