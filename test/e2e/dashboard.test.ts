@@ -221,3 +221,10 @@ test('a database without any data tells a new user how to send some', async () =
   assert.match((await empty.textContent()) ?? '', /new StreamscopeInstrumentation\(\)[\s\S]*npm run demo/);
   await screenshot('empty-state');
 });
+
+test('signing out ends the session', async () => {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login$/);
+  await page.goto(`${baseUrl}/explorer`);
+  await page.waitForURL(/\/login\?next=%2Fexplorer/);
+});
