@@ -25,6 +25,7 @@ const commands: Record<string, () => Promise<Command>> = {
   collector: async () => (await import('../cli/collector')).collectorCommand,
   migrate: async () => (await import('../cli/migrate')).migrateCommand,
   alerts: async () => (await import('../cli/alerts')).alertsCommand,
+  keys: async () => (await import('../cli/keys')).keysCommand,
 };
 
 async function main(): Promise<void> {

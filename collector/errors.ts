@@ -6,7 +6,7 @@
 
 export class RequestError extends Error {
   constructor(
-    readonly status: 400 | 404 | 405 | 413 | 415,
+    readonly status: 400 | 401 | 404 | 405 | 413 | 415,
     message: string,
   ) {
     super(message);

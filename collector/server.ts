@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { Store } from '../db/client';
+import { createApiKeyVerifier, type ApiKeyVerifierOptions } from '../lib/api-keys/index';
 import { describeRejections, prepareBatch } from './batch';
 import { QueueFullError, RequestError, WriteUnavailableError } from './errors';
 import type { OtlpEncoding } from './otlp/decode';
@@ -36,6 +37,11 @@ export interface CollectorOptions {
   maxRowsPerWrite?: number;
   /** A write not committed by then is answered 503 (it may still commit; retries are idempotent). */
   writeTimeoutMs?: number;
+  /**
+   * Ingest API keys: required once any active key exists, or always with `requireKey`
+   * (default from STREAMSCOPE_REQUIRE_API_KEY=true).
+   */
+  apiKeys?: ApiKeyVerifierOptions;
 }
 
 /** Counters since start, for /healthz and self-monitoring. */
@@ -81,8 +87,9 @@ const POSTGRES_WRITERS = 2;
 const HEALTH_TIMEOUT_MS = 2000;
 
 /** google.rpc.Code values used in error bodies. */
-const RPC_CODE = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 };
+const RPC_CODE = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 };
 const RPC_CODE_OF_STATUS: Record<number, number> = {
+  401: RPC_CODE.UNAUTHENTICATED,
   429: RPC_CODE.RESOURCE_EXHAUSTED,
   400: RPC_CODE.INVALID_ARGUMENT,
   404: RPC_CODE.NOT_FOUND,
@@ -99,6 +106,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     exportRequests: 0, spansReceived: 0, spansRejected: 0, spansIgnored: 0,
     responsesInserted: 0, connectionsInserted: 0, writeFailures: 0, queueFullRejections: 0, writeTransactions: 0,
   };
+  /** Requests answered 401 (kept out of CollectorStats, whose shape other modules build on). */
+  let unauthorized = 0;
+  const keys = createApiKeyVerifier(store, { requireKey: process.env.STREAMSCOPE_REQUIRE_API_KEY === 'true', ...options.apiKeys });
   if (store.driver === 'postgres') guardPostgresJsNullSocketWrite();
   const queue = createWriteQueue({
     store,
@@ -119,6 +129,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     let encoding: OtlpEncoding = 'json';
     try {
       encoding = encodingOf(req.headers['content-type']);
+      await authenticate(req);
       // Refused before the body is read, so a flood of retries costs no memory; the unread
       // body is why the connection closes.
       if (queue.full()) {
@@ -145,6 +156,19 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     }
   }
 
+  async function authenticate(req: IncomingMessage): Promise<void> {
+    let check;
+    try {
+      check = await keys.check(presentedKey(req));
+    } catch (error) {
+      throw new WriteUnavailableError(`cannot read the API keys to check this request, retry later: ${(error as Error).message}`, { cause: error });
+    }
+    if (!check.ok) {
+      unauthorized += 1;
+      throw new RequestError(401, check.reason);
+    }
+  }
+
   async function health(res: ServerResponse): Promise<void> {
     const started = performance.now();
     let database: Record<string, unknown>;
@@ -158,7 +182,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       status: database.ok ? 'ok' : 'unavailable',
       database: { driver: store.driver, location: store.location, ...database },
       queue: queue.depth(),
-      stats,
+      stats: { ...stats, unauthorized },
     };
     reply(res, database.ok ? 200 : 503, 'json', Buffer.from(JSON.stringify(body)));
   }
@@ -193,11 +217,14 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
     stats,
     queueDepth: queue.depth,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    async close() {
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
-      }),
+      });
+      // last_used_at is a convenience: a database already gone must not fail the shutdown.
+      await keys.close().catch(() => undefined);
+    },
   };
 }
 
@@ -207,6 +234,14 @@ function queueBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`STREAMSCOPE_QUEUE_BYTES=${raw} is not a positive number of bytes`);
   return value;
+}
+
+/** The key as OTLP exporters send it through their `headers` option. */
+function presentedKey(req: IncomingMessage): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (bearer) return bearer[1];
+  const header = req.headers['x-api-key'];
+  return (Array.isArray(header) ? header[0] : header)?.trim() || undefined;
 }
 
 function requireMethod(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'POST'): void {
