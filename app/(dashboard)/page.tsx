@@ -1,5 +1,6 @@
 import { overview } from '@/db/queries/overview';
 import type { SearchParams } from '@/lib/ui/view-params';
+import { FiringBanner } from '../_components/alerts/firing-banner';
 import { EmptyState } from '../_components/empty-state';
 import { OverviewCharts } from '../_components/overview-charts';
 import { Tiles } from '../_components/tiles';
@@ -17,6 +18,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   return (
     <>
       <ViewHeader title="Overview" subtitle={`Percentiles ${source}; one point per ${data.stepSeconds} s.`} dashboard={dashboard} />
+      <FiringBanner />
       {tiles.responses === 0 ? (
         <EmptyState hasData={dashboard.hasData} />
       ) : (

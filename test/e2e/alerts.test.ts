@@ -203,6 +203,11 @@ describe('the alerts views', () => {
     const row = await text('alerts-table');
     assert.match(row, new RegExp(`websocket ttft p99.*firing since .*${shown} \\(> 250 ms\\)`));
     await screenshot('list');
+
+    await page.goto(`${dashboard.url}/`);
+    assert.match(await text('firing-banner'), new RegExp(`1 alert firing:.*websocket ttft p99.*${shown}`));
+    await screenshot('overview-firing');
+    await page.goto(`${dashboard.url}/alerts`);
   });
 
   test('a test notification reaches the receiver and its outcome is shown', async () => {
