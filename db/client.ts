@@ -76,7 +76,8 @@ export async function openStore(options: StoreOptions = storeOptionsFromEnv()): 
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
   const inMemory = dataDir === 'memory://';
   // PGlite creates the data directory itself but not its parents.
-  if (!inMemory) mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+  // (turbopackIgnore: the data directory is chosen at run time, not a bundled asset.)
+  if (!inMemory) mkdirSync(path.dirname(path.resolve(/*turbopackIgnore: true*/ dataDir)), { recursive: true });
   const pglite = await PGlite.create(inMemory ? undefined : dataDir);
   const db = drizzlePglite(pglite, { schema }) as unknown as Db;
   return {
