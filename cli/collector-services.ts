@@ -1,11 +1,13 @@
 /*
- * What a collector process runs besides the OTLP receiver: the alert evaluator (one
+ * What a collector process runs besides the OTLP receiver: partition maintenance and
+ * retention (STREAMSCOPE_RETENTION_RAW_DAYS / _ROLLUP_DAYS), and the alert evaluator (one
  * leader among several collectors on one Postgres). Shared by `start` (one process with
  * the dashboard) and `collector` (standalone, many replicas on one Postgres).
  */
 import { startAlertEvaluator } from '../alerts/index';
 import { startCollector, type Collector } from '../collector/index';
 import type { Store } from '../db/client';
+import { startPartitionMaintenance } from '../db/partitions';
 import { envNumber } from './process';
 
 export interface CollectorServices {
@@ -14,6 +16,9 @@ export interface CollectorServices {
 }
 
 export async function startCollectorServices(store: Store, host: string): Promise<CollectorServices> {
+  const partitions = startPartitionMaintenance({ store });
+  // Today's partitions exist before the first span is accepted.
+  await partitions.ready;
   const collector = await startCollector({ store, host, port: envNumber('STREAMSCOPE_OTLP_PORT', 4318) });
   const evaluator = startAlertEvaluator({
     store,
@@ -24,6 +29,7 @@ export async function startCollectorServices(store: Store, host: string): Promis
     async stop() {
       await evaluator.stop();
       await collector.close();
+      await partitions.stop();
     },
   };
 }
