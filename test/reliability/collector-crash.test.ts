@@ -6,17 +6,15 @@
  * retry of an unanswered request is absorbed by the (trace id, span id) idempotency.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createPostgresDatabase } from '../support/databases';
+import { freePort, startCollectorProcess } from './support/collector-process';
 import { checkStored, sleep, startLoad, until } from './support/load';
 
 const SERVICE = 'crash-app';
 const CRASHES = 2;
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
 let child: ChildProcess | undefined;
@@ -30,33 +28,6 @@ after(async () => {
   await database?.drop();
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** `streamscope collector` as an operator runs it; resolves once it listens. */
-async function startCollectorProcess(port: number): Promise<ChildProcess> {
-  const process_ = spawn(process.execPath, ['--import', 'tsx', 'bin/streamscope.ts', 'collector'], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: database.url, STREAMSCOPE_OTLP_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  process_.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-  await new Promise<void>((resolve, reject) => {
-    process_.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('/v1/traces')) resolve();
-    });
-    process_.once('exit', (code) => reject(new Error(`collector exited (${code}) before listening:\n${output}`)));
-  });
-  return process_;
-}
-
 async function crash(process_: ChildProcess): Promise<void> {
   const exited = once(process_, 'exit');
   process_.kill('SIGKILL');
@@ -65,7 +36,7 @@ async function crash(process_: ChildProcess): Promise<void> {
 
 test(`kill -9 of the collector mid-load (${CRASHES} times), restarted: every acknowledged span stored exactly once`, async () => {
   const port = await freePort();
-  child = await startCollectorProcess(port);
+  child = await startCollectorProcess(database.url, port);
   const load = startLoad({ url: `http://127.0.0.1:${port}/v1/traces`, service: SERVICE, workers: 8, spansPerExport: 50, timeoutMillis: 60_000 });
   const downtimes: number[] = [];
   for (let i = 0; i < CRASHES; i++) {
@@ -73,7 +44,7 @@ test(`kill -9 of the collector mid-load (${CRASHES} times), restarted: every ack
     await until(() => load.acknowledgedCount() >= before + 2000, 30_000, 'acknowledged spans before the crash');
     await crash(child);
     const killedAt = performance.now();
-    child = await startCollectorProcess(port);
+    child = await startCollectorProcess(database.url, port);
     downtimes.push(Math.round(performance.now() - killedAt));
   }
   const afterRestart = load.acknowledgedCount();

@@ -15,6 +15,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { StreamscopeInstrumentation } from '@streamscope/instrumentation';
 import { ATTR_KIND, KIND } from '@streamscope/instrumentation/contract';
+import { freePort } from './support/collector-process';
 
 const STREAMS = 2000;
 const WARM_UP_STREAMS = 100;
@@ -62,14 +63,6 @@ async function startBlackHole(): Promise<{ url: string; close(): Promise<void> }
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-async function deadUrl(): Promise<string> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}/v1/traces`;
 }
 
 setFlagsFromString('--expose-gc');
@@ -136,7 +129,7 @@ async function runStreams(processor: BatchSpanProcessor, streams: number): Promi
 }
 
 for (const [name, collector] of [
-  ['down (connection refused)', async () => ({ url: await deadUrl(), close: async () => {} })],
+  ['down (connection refused)', async () => ({ url: `http://127.0.0.1:${await freePort()}/v1/traces`, close: async () => {} })],
   ['hung (never answers)', startBlackHole],
 ] as const) {
   test(`collector ${name}: ${STREAMS} streams arrive whole, the span queue stays at maxQueueSize, memory bounded`, async () => {
