@@ -8,25 +8,14 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { after, before, test } from 'node:test';
-import { createPostgresDatabase } from '../support/databases';
-import { freePort, startCollectorProcess } from './support/collector-process';
+import { test } from 'node:test';
+import { freePort, useCollectorProcesses } from './support/collector-process';
 import { checkStored, sleep, startLoad, until } from './support/load';
 
 const SERVICE = 'crash-app';
 const CRASHES = 2;
 
-let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
-let child: ChildProcess | undefined;
-
-before(async () => {
-  database = await createPostgresDatabase();
-});
-
-after(async () => {
-  child?.kill('SIGKILL');
-  await database?.drop();
-});
+const collectors = useCollectorProcesses();
 
 async function crash(process_: ChildProcess): Promise<void> {
   const exited = once(process_, 'exit');
@@ -36,7 +25,7 @@ async function crash(process_: ChildProcess): Promise<void> {
 
 test(`kill -9 of the collector mid-load (${CRASHES} times), restarted: every acknowledged span stored exactly once`, async () => {
   const port = await freePort();
-  child = await startCollectorProcess(database.url, port);
+  let child = await collectors.start(port);
   const load = startLoad({ url: `http://127.0.0.1:${port}/v1/traces`, service: SERVICE, workers: 8, spansPerExport: 50, timeoutMillis: 60_000 });
   const downtimes: number[] = [];
   for (let i = 0; i < CRASHES; i++) {
@@ -44,7 +33,7 @@ test(`kill -9 of the collector mid-load (${CRASHES} times), restarted: every ack
     await until(() => load.acknowledgedCount() >= before + 2000, 30_000, 'acknowledged spans before the crash');
     await crash(child);
     const killedAt = performance.now();
-    child = await startCollectorProcess(database.url, port);
+    child = await collectors.start(port);
     downtimes.push(Math.round(performance.now() - killedAt));
   }
   const afterRestart = load.acknowledgedCount();
@@ -53,9 +42,8 @@ test(`kill -9 of the collector mid-load (${CRASHES} times), restarted: every ack
   const result = await load.stop();
   child.kill('SIGTERM');
   await once(child, 'exit');
-  child = undefined;
 
-  const stored = await checkStored(database.url, SERVICE, result.acknowledged);
+  const stored = await checkStored(collectors.databaseUrl, SERVICE, result.acknowledged);
   console.log(JSON.stringify({
     test: 'collector-crash', crashes: CRASHES, downtimeMs: downtimes, exports: result.exports, failedExports: result.failedExports,
     spansSent: result.sent.length, spansAcknowledged: result.acknowledged.length, rows: stored.rows,

@@ -6,12 +6,10 @@
  * own process so its memory is measured apart from the load.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import { createPostgresDatabase } from '../support/databases';
-import { freePort, startCollectorProcess } from './support/collector-process';
+import { test } from 'node:test';
+import { freePort, useCollectorProcesses } from './support/collector-process';
 import { checkStored, sleep, startLoad } from './support/load';
 
 const SERVICE = 'overload-app';
@@ -20,17 +18,7 @@ const QUEUE_BYTES = 1024 * 1024;
 /** Resident memory may grow this much over its level once the load is on, not more. */
 const MAX_RSS_GROWTH_BYTES = 96 * 1024 * 1024;
 
-let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
-let child: ChildProcess | undefined;
-
-before(async () => {
-  database = await createPostgresDatabase();
-});
-
-after(async () => {
-  child?.kill('SIGKILL');
-  await database?.drop();
-});
+const collectors = useCollectorProcesses();
 
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
@@ -38,7 +26,7 @@ interface Health { queue: { bytes: number; requests: number }; stats: { queueFul
 
 test('twice what the write queue admits, for 40 s: 429s shed the excess, memory stays flat, every acknowledged span stored once', async () => {
   const port = await freePort();
-  child = await startCollectorProcess(database.url, port, { STREAMSCOPE_QUEUE_BYTES: String(QUEUE_BYTES) });
+  const child = await collectors.start(port, { STREAMSCOPE_QUEUE_BYTES: String(QUEUE_BYTES) });
   const base = `http://127.0.0.1:${port}`;
   const load = startLoad({ url: `${base}/v1/traces`, service: SERVICE, workers: 48, spansPerExport: 200, timeoutMillis: 120_000 });
   const samples: { rss: number; queueBytes: number }[] = [];
@@ -53,9 +41,8 @@ test('twice what the write queue admits, for 40 s: 429s shed the excess, memory 
   health = (await (await fetch(`${base}/healthz`)).json()) as Health;
   child.kill('SIGTERM');
   await once(child, 'exit');
-  child = undefined;
 
-  const stored = await checkStored(database.url, SERVICE, result.acknowledged);
+  const stored = await checkStored(collectors.databaseUrl, SERVICE, result.acknowledged);
   // The first seconds fill pools, caches and the queue; growth is measured from there.
   const settled = samples.slice(5);
   const rssGrowth = Math.max(...settled.map((s) => s.rss)) - settled[0].rss;
