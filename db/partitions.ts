@@ -164,10 +164,12 @@ export async function maintainPartitions(
 /** Runs maintainPartitions now and every `intervalMs` until stopped. */
 export function startPartitionMaintenance(options: MaintenanceOptions): PartitionMaintenance {
   const { store, intervalMs = DEFAULT_MAINTENANCE_INTERVAL_MS, onError = (error) => console.error('partition maintenance failed:', error) } = options;
+  // Read once, here: a malformed setting fails the process at start, not every run.
+  const retention = options.retention ?? retentionFromEnv();
   let running: Promise<void> = Promise.resolve();
   const run = () => {
     running = running
-      .then(() => maintainPartitions(store, { aheadDays: options.aheadDays, retention: options.retention, now: options.now?.() }))
+      .then(() => maintainPartitions(store, { aheadDays: options.aheadDays, retention, now: options.now?.() }))
       .catch(onError);
     return running;
   };

@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
 });
 const RESPONSES = Number(args.responses ?? (args.smoke ? 200_000 : 10_000_000));
 const DAYS = Number(args.days ?? 7);
-const RUNS = Number(args.runs ?? (args.smoke ? 2 : 5));
+const RUNS = Number(args.runs ?? (args.smoke ? 2 : 3));
 const TARGET_P95_MS = 150;
 const HOUR_MS = 3_600_000;
 const RANGES = { '1h': HOUR_MS, '24h': 24 * HOUR_MS, '7d': 7 * 24 * HOUR_MS } as const;
