@@ -1,13 +1,14 @@
 /*
  * Query benchmark: the dashboard's own queries (db/queries) over a large history.
  *
- *   npx tsx bench/queries/index.ts [--responses N] [--days N] [--runs N] [--smoke]
+ *   npx tsx bench/queries/index.ts [--responses N] [--days N] [--runs N] [--only TEXT] [--smoke]
  *
  * Loads N responses (default 10M) over `days` (default 7) into a fresh Postgres database
  * (see dataset.ts), then for the last 1 h, 24 h and 7 d runs each view's full set of
  * queries as the dashboard does (in parallel, through the same functions) `runs` times,
  * and each query once more under EXPLAIN ANALYZE: server-side execution time, and whether
- * the plan reads raw rows with a sequential scan. The database is dropped at the end.
+ * the plan reads raw rows with a sequential scan. `--only` keeps the views whose name
+ * contains TEXT (to check one change without the slow ones). The database is dropped at the end.
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     responses: { type: 'string' },
     days: { type: 'string' },
     runs: { type: 'string' },
+    only: { type: 'string', default: '' },
     smoke: { type: 'boolean', default: false },
   },
 });
@@ -174,14 +176,15 @@ async function main(): Promise<void> {
     const [{ size }] = await queryRows<{ size: string }>(store.db, sql`select pg_size_pretty(pg_database_size(current_database())) as size`);
     console.error(`database size ${size}, disk free on /work: ${diskFree()}`);
 
+    const selected = ([name]: [string, View]) => name.includes(args.only);
     const reports: ViewReport[] = [];
     for (const range of Object.keys(RANGES) as RangeName[]) {
-      for (const [name, view] of Object.entries(views(dataset, range))) {
+      for (const [name, view] of Object.entries(views(dataset, range)).filter(selected)) {
         console.error(`${name} ${range}…`);
         reports.push(await measureView(store, name, range, view));
       }
     }
-    for (const [name, view] of Object.entries(lookups(dataset))) reports.push(await measureView(store, name, 'any', view));
+    for (const [name, view] of Object.entries(lookups(dataset)).filter(selected)) reports.push(await measureView(store, name, 'any', view));
 
     printTable(`Dashboard queries over ${dataset.responses.toLocaleString('en-US')} responses in ${DAYS} days (${RUNS} runs each)`,
       ['view', 'range', 'p50 ms', 'p95 ms', 'server ms', 'queries', 'seq scans of raw rows'],
