@@ -14,6 +14,8 @@ import { sql } from 'drizzle-orm';
 import type { Store } from '../db/client';
 import { createApiKeyVerifier, type ApiKeyVerifierOptions } from '../lib/api-keys/index';
 import { describeRejections, prepareBatch } from './batch';
+import { encodeExportMetricsResponse, handleMetricsExport, METRICS_PATH } from './metrics/index';
+import { PROMETHEUS_CONTENT_TYPE, PROMETHEUS_PATH, renderPrometheusMetrics } from './prometheus/index';
 import { QueueFullError, RequestError, WriteUnavailableError } from './errors';
 import type { OtlpEncoding } from './otlp/decode';
 import { CONTENT_TYPE, encodeExportTraceResponse, encodeStatus } from './otlp/encode';
@@ -156,6 +158,26 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     }
   }
 
+  /** GenAI semantic-convention histograms merged into the rollups, for teams that send metrics only. */
+  async function exportMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let encoding: OtlpEncoding = 'json';
+    try {
+      encoding = encodingOf(req.headers['content-type']);
+      await authenticate(req);
+      const result = await handleMetricsExport(store, await readBody(req, maxBodyBytes), encoding);
+      reply(res, 200, encoding, encodeExportMetricsResponse(encoding, result.rejectedPoints, result.message));
+    } catch (error) {
+      if (error instanceof WriteUnavailableError) stats.writeFailures += 1;
+      replyError(res, error, encoding);
+    }
+  }
+
+  async function prometheus(res: ServerResponse): Promise<void> {
+    const body = Buffer.from(await renderPrometheusMetrics(store, stats, { queue: queue.depth() }));
+    res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': body.length });
+    res.end(body);
+  }
+
   async function authenticate(req: IncomingMessage): Promise<void> {
     let check;
     try {
@@ -193,11 +215,19 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       requireMethod(req, res, 'POST');
       return exportTraces(req, res);
     }
+    if (path === METRICS_PATH) {
+      requireMethod(req, res, 'POST');
+      return exportMetrics(req, res);
+    }
     if (path === HEALTH_PATH) {
       requireMethod(req, res, 'GET');
       return health(res);
     }
-    throw new RequestError(404, `no route for ${path}: OTLP traces go to POST ${TRACES_PATH}`);
+    if (path === PROMETHEUS_PATH) {
+      requireMethod(req, res, 'GET');
+      return prometheus(res);
+    }
+    throw new RequestError(404, `no route for ${path}: OTLP traces go to POST ${TRACES_PATH}, metrics to POST ${METRICS_PATH}`);
   }
 
   const server = createServer((req, res) => {
