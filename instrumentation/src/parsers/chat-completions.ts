@@ -1,12 +1,14 @@
 import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '@opentelemetry/semantic-conventions/incubating';
 import { API, OUTCOME } from '../contract.ts';
 import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser, type RequestInfo } from '../internal-types.ts';
-import { asNumber, asRecord, asString, hasNonEmptyString, parseObject } from './json-scan.ts';
+import { asNumber, asRecord, asString, hasNonEmptyValue, indexOfQuoted, parseObject } from './json-scan.ts';
 
 const DONE = '[DONE]';
-
-/** Fields of a chunk's `delta` that carry generated output. */
-const OUTPUT_FIELDS = ['content', 'arguments', 'refusal', 'reasoning_content'];
+/** `"finish_reason":"` and `"usage":{`, their opening quote matched by indexOfQuoted. */
+const FINISH_REASON_STRING = 'finish_reason":"';
+const USAGE_OBJECT = 'usage":{';
+/** Fields of a chunk's `delta` that carry generated output, as `key":"` needles built once, not per event. */
+const OUTPUT_NEEDLES = ['content', 'arguments', 'refusal', 'reasoning_content'].map((field) => `${field}":"`);
 
 /**
  * OpenAI Chat Completions SSE (`chat.completion.chunk` objects, then `[DONE]`). The first
@@ -22,9 +24,11 @@ export const chatCompletionsParser: ProtocolParser = {
   classify(data: string): EventClass {
     if (data.startsWith(DONE)) return EVENT_CLASS.CONTROL;
     // The last content chunk may also carry the finish reason, hence both flags.
-    const control = data.includes('"finish_reason":"') || data.includes('"usage":{') ? EVENT_CLASS.CONTROL : 0;
-    const output = OUTPUT_FIELDS.some((field) => hasNonEmptyString(data, field)) ? EVENT_CLASS.OUTPUT : 0;
-    return (control | output) as EventClass;
+    const control = indexOfQuoted(data, FINISH_REASON_STRING) >= 0 || indexOfQuoted(data, USAGE_OBJECT) >= 0 ? EVENT_CLASS.CONTROL : 0;
+    for (const needle of OUTPUT_NEEDLES) {
+      if (hasNonEmptyValue(data, needle)) return (control | EVENT_CLASS.OUTPUT) as EventClass;
+    }
+    return control;
   },
 
   parseControl(data: string): ControlEvent | undefined {

@@ -41,10 +41,23 @@ export function stringField(data: string, key: string): string | undefined {
   return end < 0 ? undefined : data.slice(from, end);
 }
 
-/** True when `"key":"` is present and followed by a non-empty string. */
-export function hasNonEmptyString(data: string, key: string): boolean {
-  const at = data.indexOf(`"${key}":"`);
-  return at >= 0 && data.charCodeAt(at + key.length + 4) !== 0x22;
+/**
+ * Index of `"` + `unquoted` in `data`, or -1: the same as `data.indexOf('"' + unquoted)`.
+ * The quote is checked apart because V8's string search turns several times slower on a
+ * pattern that starts with a character as frequent in JSON as `"` (≈ 150 ns against 30 ns
+ * on a 230-character chat completion chunk).
+ */
+export function indexOfQuoted(data: string, unquoted: string): number {
+  for (let at = data.indexOf(unquoted, 1); at > 0; at = data.indexOf(unquoted, at + 1)) {
+    if (data.charCodeAt(at - 1) === 0x22) return at - 1;
+  }
+  return -1;
+}
+
+/** True when `"` + `keyQuote` (a `key":"` built once by the caller) is present and followed by a non-empty string. */
+export function hasNonEmptyValue(data: string, keyQuote: string): boolean {
+  const at = indexOfQuoted(data, keyQuote);
+  return at >= 0 && data.charCodeAt(at + 1 + keyQuote.length) !== 0x22;
 }
 
 /** JSON.parse that returns undefined instead of throwing, and only for objects. */

@@ -1,70 +1,121 @@
-/** How much of an oversized event is kept: enough to classify it by its type. */
-const TRUNCATED_HEAD_CHARS = 4096;
+/** How much of an oversized line is kept: enough to classify its event by its type. */
+const TRUNCATED_HEAD_BYTES = 4096;
+/** Starting size of the buffer that holds a line cut by a chunk boundary; grown on demand. */
+const INITIAL_CARRY_BYTES = 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const COLON = 0x3a;
 
 export type SseEventHandler = (data: string, eventName: string | undefined) => void;
 
+/** True when the line at `start` (ending before `end`) is field `name` (ASCII bytes): `name` alone or `name:`. */
+function isField(bytes: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
+  const length = name.length;
+  if (end - start < length || (end - start > length && bytes[start + length] !== COLON)) return false;
+  for (let i = 0; i < length; i++) if (bytes[start + i] !== name[i]) return false;
+  return true;
+}
+
+const DATA = new TextEncoder().encode('data');
+const EVENT = new TextEncoder().encode('event');
+
 /**
  * Incremental `text/event-stream` decoder: bytes in, (data, event name) out, one call per
- * event as soon as its terminating blank line arrives. Memory is bounded by
- * `maxEventChars`: a longer line or event is cut to its head and the rest skipped.
+ * event as soon as its terminating blank line arrives. Lines are found in the bytes, and
+ * only the values of `data` and `event` fields are decoded, each once: the chunk itself is
+ * never turned into a string. A line cut by a chunk boundary waits in a reused buffer.
+ * Memory is bounded by `maxEventBytes`: a longer line or event is cut to its head and the
+ * rest skipped.
  */
 export class SseLineSplitter {
-  private readonly decoder = new TextDecoder();
-  private partial = '';
+  /** Values are decoded one at a time, so the stream's byte-order mark is stripped by hand, once. */
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  private carry = new Uint8Array(INITIAL_CARRY_BYTES);
+  private carryLength = 0;
+  private firstLine = true;
   private skippingLine = false;
   private data: string | undefined;
   private eventName: string | undefined;
 
   constructor(
-    private readonly maxEventChars: number,
+    private readonly maxEventBytes: number,
     private readonly onEvent: SseEventHandler,
   ) {}
 
   push(chunk: Uint8Array): void {
-    let text = this.decoder.decode(chunk, { stream: true });
+    let start = 0;
+    let nl = chunk.indexOf(LF);
     if (this.skippingLine) {
-      const nl = text.indexOf('\n');
       if (nl < 0) return;
       this.skippingLine = false;
-      text = text.slice(nl + 1);
+      start = nl + 1;
+      nl = chunk.indexOf(LF, start);
+    } else if (this.carryLength > 0 && nl >= 0) {
+      this.append(chunk, 0, nl);
+      this.line(this.carry, 0, this.carryLength);
+      this.carryLength = 0;
+      start = nl + 1;
+      nl = chunk.indexOf(LF, start);
     }
-    text = this.partial + text;
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      this.line(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+    for (; nl >= 0; nl = chunk.indexOf(LF, start)) {
+      this.line(chunk, start, nl);
       start = nl + 1;
     }
-    this.partial = start === 0 ? text : text.slice(start);
-    if (this.partial.length > this.maxEventChars) {
-      this.line(this.partial.slice(0, Math.min(TRUNCATED_HEAD_CHARS, this.maxEventChars)));
-      this.partial = '';
+    if (start < chunk.length) this.append(chunk, start, chunk.length);
+    if (this.carryLength > this.maxEventBytes) {
+      this.line(this.carry, 0, Math.min(TRUNCATED_HEAD_BYTES, this.maxEventBytes));
+      // Released rather than kept at the oversized line's size for the rest of the stream.
+      this.carry = new Uint8Array(INITIAL_CARRY_BYTES);
+      this.carryLength = 0;
       this.skippingLine = true;
     }
   }
 
   /** Delivers an event left without its closing blank line when the body ends. */
   end(): void {
-    if (this.partial) this.line(this.partial);
-    this.partial = '';
-    this.line('');
+    if (this.carryLength > 0) this.line(this.carry, 0, this.carryLength);
+    this.carryLength = 0;
+    this.line(this.carry, 0, 0);
   }
 
-  private line(line: string): void {
-    if (line === '') {
+  private append(chunk: Uint8Array, from: number, to: number): void {
+    const length = this.carryLength + to - from;
+    if (length > this.carry.length) {
+      const grown = new Uint8Array(Math.max(length, this.carry.length * 2));
+      grown.set(this.carry.subarray(0, this.carryLength));
+      this.carry = grown;
+    }
+    this.carry.set(chunk.subarray(from, to), this.carryLength);
+    this.carryLength = length;
+  }
+
+  /** One line, `bytes[start, end)`, its `\n` excluded. */
+  private line(bytes: Uint8Array, start: number, end: number): void {
+    if (end > start && bytes[end - 1] === CR) end--;
+    if (this.firstLine) {
+      this.firstLine = false;
+      if (end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
+    }
+    if (end === start) {
       if (this.data !== undefined) this.onEvent(this.data, this.eventName);
       this.data = undefined;
       this.eventName = undefined;
       return;
     }
-    const colon = line.indexOf(':');
-    if (colon === 0) return;
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1);
-    if (field === 'data') {
+    if (isField(bytes, start, end, DATA)) {
+      const value = this.value(bytes, start + DATA.length, end);
       if (this.data === undefined) this.data = value;
-      else if (this.data.length + value.length < this.maxEventChars) this.data += '\n' + value;
-    } else if (field === 'event') {
-      this.eventName = value;
+      else if (this.data.length + value.length < this.maxEventBytes) this.data += '\n' + value;
+    } else if (isField(bytes, start, end, EVENT)) {
+      this.eventName = this.value(bytes, start + EVENT.length, end);
     }
+  }
+
+  /** The value after a field name at `colon` (or the line's end): one leading space dropped. */
+  private value(bytes: Uint8Array, colon: number, end: number): string {
+    const from = bytes[colon + 1] === SPACE ? colon + 2 : colon + 1;
+    return from >= end ? '' : this.decoder.decode(bytes.subarray(from, end));
   }
 }

@@ -27,6 +27,98 @@ interface UndiciRequest {
 /** Bytes the wrapper reads ahead of the application, so chunks are timed as they arrive. */
 const READ_AHEAD_BYTES = 64 * 1024;
 
+/**
+ * The source of the body handed to the application. It reads the original body as fast as
+ * bytes arrive, whether or not the application is reading, timestamps and observes each
+ * chunk, and enqueues that same chunk; it pauses once READ_AHEAD_BYTES wait unread and
+ * resumes when the application has drained them. Reads chain through two callbacks made
+ * once per body, so a chunk costs one read promise and no closure, and the stream is kept
+ * from calling `pull` while reading goes on (see pull).
+ */
+class ObservedBody implements UnderlyingDefaultSource<Uint8Array> {
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  private reading = false;
+  private finished = false;
+  /** Settles the promise the last `pull` returned; set while that promise is pending. */
+  private pullDone: (() => void) | undefined;
+
+  constructor(
+    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly observer: SseResponseObserver,
+    private readonly recorder: Recorder,
+  ) {}
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = controller;
+    this.read();
+  }
+
+  /**
+   * Called when the application waits on an empty queue (high-water mark 0). The promise
+   * stays pending until reading pauses or ends: the stream calls `pull` again only after
+   * it settles, so in between no chunk pays for a pull call and its promises.
+   */
+  pull(): Promise<void> | undefined {
+    if (this.finished) return undefined;
+    if (!this.reading) this.read();
+    return new Promise((resolve) => {
+      this.pullDone = resolve;
+    });
+  }
+
+  cancel(reason: unknown): Promise<void> {
+    this.finished = true;
+    this.settlePull();
+    safely(this.recorder, 'SSE cancel observation', () => this.observer.finish('cancel', performance.now()));
+    return this.reader.cancel(reason);
+  }
+
+  private read(): void {
+    this.reading = true;
+    this.reader.read().then(this.onRead, this.onError);
+  }
+
+  /** Lets the stream call `pull` again: reading paused or ended. */
+  private settlePull(): void {
+    this.pullDone?.();
+    this.pullDone = undefined;
+  }
+
+  private readonly onRead = (result: ReadableStreamReadResult<Uint8Array>): void => {
+    const at = performance.now();
+    this.reading = false;
+    // Cancelled by the application meanwhile: the stream is closed to us.
+    if (this.finished) return;
+    const controller = this.controller as ReadableStreamDefaultController<Uint8Array>;
+    if (result.done) {
+      this.finished = true;
+      this.settlePull();
+      safely(this.recorder, 'SSE end observation', () => this.observer.finish('end', at));
+      controller.close();
+      return;
+    }
+    // Inline rather than through safely(): that would cost a closure per chunk.
+    try {
+      this.observer.onChunk(result.value, at);
+    } catch (error) {
+      this.recorder.diag.error('SSE chunk observation failed', error);
+    }
+    controller.enqueue(result.value);
+    // desiredSize is minus the bytes queued and unread (high-water mark 0).
+    if ((controller.desiredSize ?? 0) > -READ_AHEAD_BYTES) this.read();
+    else this.settlePull();
+  };
+
+  private readonly onError = (error: unknown): void => {
+    this.reading = false;
+    if (this.finished) return;
+    this.finished = true;
+    this.settlePull();
+    safely(this.recorder, 'SSE end observation', () => this.observer.finish('error', performance.now(), error));
+    this.controller?.error(error);
+  };
+}
+
 const CHANNELS = {
   requestCreate: 'undici:request:create',
   beforeConnect: 'undici:client:beforeConnect',
@@ -237,34 +329,12 @@ export class FetchTransport {
     const tracker = this.startResponse(parser, call, url, typeof init?.body === 'string' ? init.body : undefined);
     const observer = new SseResponseObserver(this.recorder, parser, tracker);
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const recorder = this.recorder;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          let result: ReadableStreamReadResult<Uint8Array>;
-          try {
-            result = await reader.read();
-          } catch (error) {
-            safely(recorder, 'SSE end observation', () => observer.finish('error', performance.now(), error));
-            controller.error(error);
-            return;
-          }
-          const at = performance.now();
-          if (result.done) {
-            safely(recorder, 'SSE end observation', () => observer.finish('end', at));
-            controller.close();
-            return;
-          }
-          safely(recorder, 'SSE chunk observation', () => observer.onChunk(result.value, at));
-          controller.enqueue(result.value);
-        },
-        cancel(reason) {
-          safely(recorder, 'SSE cancel observation', () => observer.finish('cancel', performance.now()));
-          return reader.cancel(reason);
-        },
-      },
-      { highWaterMark: READ_AHEAD_BYTES, size: (chunk) => chunk.byteLength },
-    );
+    // High-water mark 0: the stream never asks for data on its own, so no pull (and none of
+    // its promises) runs per chunk; ObservedBody decides how far to read ahead.
+    const body = new ReadableStream<Uint8Array>(new ObservedBody(reader, observer, this.recorder), {
+      highWaterMark: 0,
+      size: (chunk) => chunk.byteLength,
+    });
     const observed = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
     // A constructed Response has an empty url and default type; keep what the application would have seen.
     Object.defineProperties(observed, {
