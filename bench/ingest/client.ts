@@ -3,7 +3,8 @@
  * collector's event loop. Driven over IPC by bench/ingest/index.ts (see ClientCommand).
  *
  *   replay:   `concurrency` requests in flight, each a captured exporter body with fresh
- *             ids and times; records each request's ack latency (sent → 200 received).
+ *             ids and times, round robin over the collectors given, some sent twice;
+ *             records each request's ack latency (sent → 200 received).
  *   exporter: `concurrency` application-like SDK pipelines (BatchSpanProcessor + official
  *             OTLP protobuf exporter), each emitting 512 spans and flushing, in a loop.
  */
@@ -51,22 +52,27 @@ async function replay(command: Extract<ClientCommand, { mode: 'replay' }>): Prom
   const templates = await captureTemplates();
   const agent = new Agent({ keepAlive: true, maxSockets: command.concurrency });
   const latenciesMs: number[] = [];
+  const urls = [command.url, ...(command.otherUrls ?? [])];
   let next = 0;
   let requests = 0;
   let failures = 0;
+  let acknowledged = 0;
   send({ type: 'ready' });
   await drive(command, async (_lane, measuring) => {
     const n = next++;
     const body = templates[n % templates.length].render(command.run, n, Date.now());
     const started = performance.now();
-    const status = await post(agent, command.url, body).catch(() => 0);
+    const status = await post(agent, urls[n % urls.length], body).catch(() => 0);
+    if (status === 200) acknowledged += 1;
+    if (command.duplicateEvery && n % command.duplicateEvery === 0) await post(agent, urls[(n + 1) % urls.length], body).catch(() => 0);
     if (!measuring()) return;
     requests += 1;
     if (status !== 200) failures += 1;
     else latenciesMs.push(performance.now() - started);
   });
   agent.destroy();
-  send({ type: 'done', requests, failures, latenciesMs, bytesPerRequest: templates[0].byteLength, spansEmitted: requests * templates[0].spanCount });
+  const spans = templates[0].spanCount;
+  send({ type: 'done', requests, failures, latenciesMs, bytesPerRequest: templates[0].byteLength, spansEmitted: requests * spans, spansSent: next * spans, spansAcknowledged: acknowledged * spans });
 }
 
 async function exporter(command: Extract<ClientCommand, { mode: 'exporter' }>): Promise<void> {
@@ -90,7 +96,7 @@ async function exporter(command: Extract<ClientCommand, { mode: 'exporter' }>): 
     flushMs.push(performance.now() - started);
   });
   await Promise.all(pipelines.map((p) => p.provider.shutdown()));
-  send({ type: 'done', requests: flushes, failures: 0, latenciesMs: flushMs, bytesPerRequest: 0, spansEmitted });
+  send({ type: 'done', requests: flushes, failures: 0, latenciesMs: flushMs, bytesPerRequest: 0, spansEmitted, spansSent: spansEmitted, spansAcknowledged: spansEmitted });
 }
 
 process.once('message', (command: ClientCommand) => {

@@ -10,8 +10,11 @@
  *      committed responses/s, ack latency, collector RSS.
  *   2. ceiling: the same rows COPYed straight into the same table by postgres-js (one and
  *      two streams); the collector's figure as a fraction of the best.
- *   3. collector → PGlite (the embedded default), same load.
- *   4. the official path: BatchSpanProcessor + OTLPTraceExporter (protobuf) pipelines.
+ *   3. the official path: BatchSpanProcessor + OTLPTraceExporter (protobuf) pipelines.
+ *   4. two collector processes on the database, requests spread over both and every 10th
+ *      sent to both: nothing lost, nothing stored twice, rollups equal to those computed
+ *      from the raw rows (the run fails otherwise).
+ *   5. collector → PGlite (the embedded default), same load.
  * The collector runs in this process; its RSS is this process's.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -31,6 +34,7 @@ import { DAY_MS, ensurePartitions } from '../../db/partitions';
 import { queryRows } from '../../db/rows';
 import { createPostgresDatabase } from '../../test/support/databases';
 import { copyInto, responsesCopyText } from '../support/copy';
+import { checkRollupsAgainstRawRows } from '../support/rollup-check';
 import { machine, printFinalJson, printTable, quantile, round } from '../support/report';
 import { TOKENS_PER_RESPONSE } from '../support/workload';
 import { captureTemplates, SPANS_PER_REQUEST, TEMPLATES, type ClientCommand, type ClientMessage } from './load';
@@ -48,6 +52,9 @@ const SIDE_SECONDS = args.smoke ? 2 : Math.min(SECONDS, 15);
 const WARMUP_SECONDS = args.smoke ? 1 : 3;
 const CONCURRENCY = Number(args.concurrency ?? 4);
 const CLIENT = fileURLToPath(new URL('./client.ts', import.meta.url));
+const COLLECTOR_PROCESS = fileURLToPath(new URL('./collector-process.ts', import.meta.url));
+/** In the two-collector phase, every n-th request is delivered to both collectors. */
+const DUPLICATE_EVERY = 10;
 
 interface PhaseResult {
   responsesPerSecond: number;
@@ -57,6 +64,8 @@ interface PhaseResult {
   latencyP99Ms: number | null;
   peakRssMb: number;
   committed: number;
+  spansSent: number;
+  spansAcknowledged: number;
 }
 
 /** A client command before the collector's URL is known (Omit applied to each member of the union). */
@@ -86,19 +95,22 @@ function startClient(command: ClientCommand): { child: ChildProcess; next: (type
   };
 }
 
-/** Runs a collector on `store` under the client's load and measures the window. */
+/**
+ * Runs a collector on `store` under the client's load and measures the window. Committed
+ * responses are counted in the database, so collectors in other processes count too.
+ */
 async function measureCollector(store: Store, command: CommandWithoutUrl): Promise<PhaseResult> {
   const collector = await startCollector({ store, port: 0 });
   const client = startClient({ ...command, url: collector.url } as ClientCommand);
   try {
     await client.next('ready');
     await client.next('measuring');
-    const startInserted = collector.stats.responsesInserted;
+    const before = (await counts(store)).raw;
     const started = performance.now();
     let peakRss = process.memoryUsage().rss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
     await new Promise((resolve) => setTimeout(resolve, command.seconds * 1000));
-    const committed = collector.stats.responsesInserted - startInserted;
+    const committed = (await counts(store)).raw - before;
     const elapsed = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const done = (await client.next('done')) as Extract<ClientMessage, { type: 'done' }>;
@@ -110,6 +122,8 @@ async function measureCollector(store: Store, command: CommandWithoutUrl): Promi
       latencyP99Ms: round(quantile(done.latenciesMs, 0.99)),
       peakRssMb: Math.round(peakRss / 2 ** 20),
       committed,
+      spansSent: done.spansSent,
+      spansAcknowledged: done.spansAcknowledged,
     };
   } finally {
     client.child.kill();
@@ -159,6 +173,23 @@ async function copyCeiling(store: Store, templates: CopyTemplate[], streams: num
   return rows / ((performance.now() - started) / 1000);
 }
 
+/** A collector in its own process on the same database, as a second replica. */
+async function startCollectorProcess(databaseUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = fork(COLLECTOR_PROCESS, [databaseUrl], { execArgv: ['--import', 'tsx'] });
+  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`second collector exited (${code})`)));
+  });
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
 async function emptyTables(store: Store): Promise<void> {
   await store.db.execute(sql`truncate responses, connections, rollups_1m`);
 }
@@ -201,6 +232,19 @@ async function main(): Promise<void> {
     await emptyTables(store);
     const official = await measureCollector(store, { mode: 'exporter', ...load, seconds: SIDE_SECONDS });
 
+    console.error('two collector processes → Postgres, with duplicate deliveries…');
+    await emptyTables(store);
+    const second = await startCollectorProcess(database.url);
+    let two: PhaseResult;
+    try {
+      two = await measureCollector(store, { mode: 'replay', run: 4, ...load, seconds: SIDE_SECONDS, otherUrls: [second.url], duplicateEvery: DUPLICATE_EVERY });
+    } finally {
+      await second.stop();
+    }
+    const twoCheck = await checkRollupsAgainstRawRows(store);
+    // Nothing lost: every acknowledged span is stored. No duplicates: no more rows than distinct spans sent.
+    const twoConsistent = twoCheck.mismatches.length === 0 && twoCheck.rawRows >= two.spansAcknowledged && twoCheck.rawRows <= two.spansSent;
+
     console.error('collector → PGlite…');
     const pglite = await openStore({ dataDir: pgliteDir });
     let embedded: PhaseResult;
@@ -218,9 +262,13 @@ async function main(): Promise<void> {
       ['COPY ceiling, 1 stream', Math.round(copyOne), null, null, null, null],
       ['COPY ceiling, 2 streams', Math.round(copyTwo), null, null, null, null],
       phase(`official exporter (${CONCURRENCY} pipelines; flush time)`, official),
+      phase(`two collector processes (every ${DUPLICATE_EVERY}th request sent to both)`, two),
       phase('collector → PGlite', embedded),
     ]);
-    console.log(`\ncollector / COPY ceiling = ${(ratio * 100).toFixed(1)} % (target ≥ 50 %); PGlite ${Math.round(embedded.responsesPerSecond)} responses/s (target ≥ 10,000)`);
+    console.log(`\ntwo collectors: ${twoCheck.rawRows} rows stored of ${two.spansAcknowledged} acknowledged and ${two.spansSent} distinct sent; `
+      + `rollups ${twoCheck.mismatches.length === 0 ? 'equal' : 'NOT equal'} to those computed from the raw rows (${twoCheck.rollupRows} rollup rows)`
+      + (twoCheck.mismatches.length ? `: ${twoCheck.mismatches.slice(0, 3).join('; ')}` : ''));
+    console.log(`collector / COPY ceiling = ${(ratio * 100).toFixed(1)} % (target ≥ 50 %); PGlite ${Math.round(embedded.responsesPerSecond)} responses/s (target ≥ 10,000)`);
     printFinalJson({
       benchmark: 'ingest',
       workload: { spansPerRequest: SPANS_PER_REQUEST, tokenOffsetsPerResponse: TOKENS_PER_RESPONSE, distinctBodies: TEMPLATES, concurrency: CONCURRENCY, seconds: SECONDS, sideSeconds: SIDE_SECONDS, warmupSeconds: WARMUP_SECONDS },
@@ -229,8 +277,10 @@ async function main(): Promise<void> {
       copyCeiling: { oneStream: Math.round(copyOne), twoStreams: Math.round(copyTwo), best: Math.round(ceiling) },
       ratioToCeiling: round(ratio, 3),
       officialExporter: official,
+      twoCollectors: { ...two, duplicateEvery: DUPLICATE_EVERY, rowsStored: twoCheck.rawRows, rollupMismatches: twoCheck.mismatches.length, consistent: twoConsistent },
       collectorPglite: embedded,
     });
+    if (!twoConsistent) process.exitCode = 1;
   } finally {
     await store.close();
     await database.drop();

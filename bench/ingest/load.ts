@@ -24,10 +24,31 @@ export async function captureTemplates(count = TEMPLATES): Promise<RequestTempla
 
 /** Messages between the orchestrator and the load client. */
 export type ClientCommand =
-  | { mode: 'replay'; url: string; run: number; warmupSeconds: number; seconds: number; concurrency: number }
+  | {
+      mode: 'replay';
+      url: string;
+      /** More collectors to spread requests over, round robin, as a load balancer would. */
+      otherUrls?: string[];
+      /** Every n-th request is also sent to the next collector after its ack: a retry whose ack was lost. */
+      duplicateEvery?: number;
+      run: number;
+      warmupSeconds: number;
+      seconds: number;
+      concurrency: number;
+    }
   | { mode: 'exporter'; url: string; warmupSeconds: number; seconds: number; concurrency: number };
 
 export type ClientMessage =
   | { type: 'ready' }
   | { type: 'measuring' }
-  | { type: 'done'; requests: number; failures: number; latenciesMs: number[]; bytesPerRequest: number; spansEmitted: number };
+  | {
+      type: 'done';
+      requests: number;
+      failures: number;
+      latenciesMs: number[];
+      bytesPerRequest: number;
+      spansEmitted: number;
+      /** Distinct spans sent, and acknowledged, over the whole run (warm-up included). */
+      spansSent: number;
+      spansAcknowledged: number;
+    };
