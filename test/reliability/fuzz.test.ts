@@ -7,8 +7,8 @@
  * message — never a 5xx — and a rejected request must leave the row count unchanged.
  * The collector must still be healthy and storing at the end.
  *
- * Mutations come from a seeded generator (FUZZ_SEED to replay a run); failures name the
- * case's index and kind.
+ * Mutations come from a seeded generator (FUZZ_SEED to replay a run, FUZZ_CASES to change
+ * how many); failures name the case's index, kind and seed.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -21,10 +21,14 @@ import { startCollector, type Collector } from '../../collector/index';
 import { decodeRpcStatus, jsonRequest, jsonSpan, post, protobufRequest, attribute, type JsonSpan } from '../../collector/test/support/otlp-requests';
 import { rowCount } from '../../collector/test/support/collector';
 import { queryRows } from '../../db/rows';
-import { openTestDatabase, type TestDatabase } from '../support/databases';
+import { describeEachDatabase, type TestDatabase } from '../support/databases';
 
 const { Writer } = protobufMinimal;
-const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
+/** Ten thousand in all, most on PGlite (cheaper per case), the rest on Postgres. */
+const CASES = {
+  pglite: Number(process.env.FUZZ_CASES ?? 6000),
+  postgres: Number(process.env.FUZZ_CASES ?? 4000),
+};
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
 const ANSWER_DEADLINE_MS = 5000;
 const CHECK_EVERY = 50;
@@ -233,66 +237,66 @@ function send(url: string, body: Buffer, headers: Record<string, string>): Promi
   });
 }
 
-let database: TestDatabase & { close(): Promise<void> };
-let collector: Collector;
+after(() => agent.destroy());
 
-before(async () => {
-  database = await openTestDatabase('pglite');
-  collector = await startCollector({ store: database.store, port: 0, maxBodyBytes: MAX_BODY_BYTES });
-});
+describeEachDatabase('collector fuzz', (database) => {
+  let collector: Collector;
+  before(async () => {
+    collector = await startCollector({ store: database().store, port: 0, maxBodyBytes: MAX_BODY_BYTES });
+  });
+  after(() => collector?.close());
 
-after(async () => {
-  agent.destroy();
-  await collector?.close();
-  await database?.close();
-});
+  const cases = () => CASES[database().kind];
+  const seed = () => SEED + (database().kind === 'postgres' ? 1 : 0);
 
-test(`${CASES} mutated requests: no crash, no hang, 200 or 4xx with a message, nothing stored from a rejected request`, async () => {
-  const random = generator(SEED);
-  const statuses: Record<string, number> = {};
-  const kinds: Record<string, number> = {};
-  let rows = await totalRows(database);
-  let commits = collector.stats.writeTransactions;
-  /** The last case whose effect on the row count is known. */
-  let since = -1;
-  let acceptedSinceCheck = false;
-  const fixed = fixedCases();
-  const total = fixed.length + CASES;
-  for (let index = 0; index < total; index++) {
-    const c = index < fixed.length ? fixed[index] : mutate(random);
-    const where = `case ${index} (${c.kind}, ${c.encoding}, seed ${SEED})`;
-    const res = await send(`${collector.url}/v1/traces`, c.body, { 'Content-Type': CONTENT_TYPES[c.encoding], ...c.headers })
-      .catch((error: Error) => assert.fail(`${where}: no answer: ${error.message}`));
-    const answer = res.body;
-    statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-    kinds[c.kind.split('+')[0]] = (kinds[c.kind.split('+')[0]] ?? 0) + 1;
-    assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), `${where}: status ${res.status}: ${answer}`);
-    let message: string | undefined;
-    if (res.status !== 200) {
-      message = res.contentType === CONTENT_TYPES.protobuf
-        ? decodeRpcStatus(new Uint8Array(answer).buffer).message
-        : (JSON.parse(answer.toString()) as { message?: string }).message;
-      assert.ok(message, `${where}: ${res.status} without a message`);
-    }
-    // Counting rows after every case would cost more than the cases: count after any case
-    // the collector committed something for, and after every CHECK_EVERY cases in any
-    // event, which would catch a write the collector did not account for.
-    if (res.status === 200) acceptedSinceCheck = true;
-    if (collector.stats.writeTransactions !== commits || index % CHECK_EVERY === 0) {
-      commits = collector.stats.writeTransactions;
-      const now = await totalRows(database);
-      if (!acceptedSinceCheck) {
-        assert.equal(now, rows, `cases ${since + 1}..${index} (last: ${where}: ${message}) were all rejected, yet ${now - rows} rows appeared`);
+  test('mutated requests: no crash, no hang, 200 or 4xx with a message, nothing stored from a rejected request', async () => {
+    const runSeed = seed();
+    const random = generator(runSeed);
+    const statuses: Record<string, number> = {};
+    const kinds: Record<string, number> = {};
+    let rows = await totalRows(database());
+    let commits = collector.stats.writeTransactions;
+    /** The last case whose effect on the row count is known. */
+    let since = -1;
+    let acceptedSinceCheck = false;
+    const fixed = fixedCases();
+    const total = fixed.length + cases();
+    for (let index = 0; index < total; index++) {
+      const c = index < fixed.length ? fixed[index] : mutate(random);
+      const where = `case ${index} (${c.kind}, ${c.encoding}, seed ${runSeed})`;
+      const res = await send(`${collector.url}/v1/traces`, c.body, { 'Content-Type': CONTENT_TYPES[c.encoding], ...c.headers })
+        .catch((error: Error) => assert.fail(`${where}: no answer: ${error.message}`));
+      const answer = res.body;
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      kinds[c.kind.split('+')[0]] = (kinds[c.kind.split('+')[0]] ?? 0) + 1;
+      assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), `${where}: status ${res.status}: ${answer}`);
+      let message: string | undefined;
+      if (res.status !== 200) {
+        message = res.contentType === CONTENT_TYPES.protobuf
+          ? decodeRpcStatus(new Uint8Array(answer).buffer).message
+          : (JSON.parse(answer.toString()) as { message?: string }).message;
+        assert.ok(message, `${where}: ${res.status} without a message`);
       }
-      rows = now;
-      since = index;
-      acceptedSinceCheck = false;
+      // Counting rows after every case would cost more than the cases: count after any case
+      // the collector committed something for, and after every CHECK_EVERY cases in any
+      // event, which would catch a write the collector did not account for.
+      if (res.status === 200) acceptedSinceCheck = true;
+      if (collector.stats.writeTransactions !== commits || index % CHECK_EVERY === 0) {
+        commits = collector.stats.writeTransactions;
+        const now = await totalRows(database());
+        if (!acceptedSinceCheck) {
+          assert.equal(now, rows, `cases ${since + 1}..${index} (last: ${where}: ${message}) were all rejected, yet ${now - rows} rows appeared`);
+        }
+        rows = now;
+        since = index;
+        acceptedSinceCheck = false;
+      }
     }
-  }
-  const health = await fetch(`${collector.url}/healthz`, { signal: AbortSignal.timeout(ANSWER_DEADLINE_MS) });
-  assert.equal(health.status, 200);
-  const probe = await post(collector.url, protobufRequest('after-fuzz', [jsonSpan({ attributes: [attribute(ATTR_KIND, KIND.RESPONSE)] })]), { 'Content-Type': CONTENT_TYPES.protobuf });
-  assert.equal(probe.status, 200);
-  assert.equal(await rowCount(database.store, 'after-fuzz'), 1);
-  console.log(JSON.stringify({ test: 'fuzz', seed: SEED, cases: total, statuses, kinds, rowsStored: rows }));
+    const health = await fetch(`${collector.url}/healthz`, { signal: AbortSignal.timeout(ANSWER_DEADLINE_MS) });
+    assert.equal(health.status, 200);
+    const probe = await post(collector.url, protobufRequest('after-fuzz', [jsonSpan({ attributes: [attribute(ATTR_KIND, KIND.RESPONSE)] })]), { 'Content-Type': CONTENT_TYPES.protobuf });
+    assert.equal(probe.status, 200);
+    assert.equal(await rowCount(database().store, 'after-fuzz'), 1);
+    console.log(JSON.stringify({ test: 'fuzz', database: database().kind, seed: runSeed, cases: total, statuses, kinds, rowsStored: rows }));
+  });
 });
