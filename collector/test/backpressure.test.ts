@@ -49,8 +49,8 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-async function withCollector<T>(store: Store, queueBytes: number, run: (collector: Collector) => Promise<T>): Promise<T> {
-  const collector = await startCollector({ store, port: 0, queueBytes });
+async function withCollector<T>(store: Store, queueBytes: number, run: (collector: Collector) => Promise<T>, writers?: number): Promise<T> {
+  const collector = await startCollector({ store, port: 0, queueBytes, writers });
   // An empty export first: the collector reads the API keys on its first request, which
   // would otherwise wait behind blockWrites on PGlite's one connection.
   assert.equal((await post(collector.url, protobufRequest('warm-up', []), PROTOBUF)).status, 200);
@@ -140,5 +140,33 @@ describeEachDatabase('collector backpressure', (database) => {
       assert.equal(await rowCount(store, 'coalesce-app'), requests * 2);
       assert.ok(collector.stats.writeTransactions < requests, `${collector.stats.writeTransactions} transactions for ${requests} requests`);
     });
+  });
+
+  test('a value the database refuses fails only its own request when requests were written together', async () => {
+    const store = database().store;
+    // A stand-in for a value the translator lets through and the database refuses (SQLSTATE class 22).
+    await store.db.execute(sql`create function refuse_poison() returns trigger language plpgsql as $$
+      begin if new.model = 'poison' then raise exception 'poisoned row' using errcode = '22023'; end if; return new; end $$`);
+    await store.db.execute(sql`create trigger refuse_poison before insert on responses for each row execute function refuse_poison()`);
+    const request = (model: string) => protobufRequest('poison-app', [jsonSpan({ attributes: [attribute(ATTR_KIND, KIND.RESPONSE), attribute(GEN_AI.RESPONSE_MODEL, model)] })]);
+    try {
+      await withCollector(store, 1024 * 1024, async (collector) => {
+        const blocker = await blockWrites(store);
+        // The one writer takes the first request and waits on the lock; the next three wait together.
+        const plug = post(collector.url, request('fine'), PROTOBUF);
+        await until(() => collector.queueDepth().writing === 1);
+        const together = ['fine', 'poison', 'fine'].map((model) => post(collector.url, request(model), PROTOBUF));
+        await until(() => collector.queueDepth().requests === 4);
+        await blocker.release();
+        const [first, ...rest] = await Promise.all([plug, ...together]);
+        assert.equal(first.status, 200);
+        assert.deepEqual(rest.map((r) => r.status), [200, 400, 200]);
+        assert.match(decodeRpcStatus(await rest[1].arrayBuffer()).message ?? '', /SQLSTATE 22023/);
+        assert.equal(await rowCount(store, 'poison-app'), 3);
+      }, 1);
+    } finally {
+      await store.db.execute(sql`drop trigger refuse_poison on responses`);
+      await store.db.execute(sql`drop function refuse_poison()`);
+    }
   });
 });
