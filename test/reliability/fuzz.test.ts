@@ -7,9 +7,8 @@
  * message — never a 5xx — and a rejected request must leave the row count unchanged.
  * The collector must still be healthy and storing at the end.
  *
- * Mutations come from a seeded generator (FUZZ_SEED to replay a run — Postgres runs the
- * seed after it — and FUZZ_CASES to change
- * how many); failures name the case's index, kind and seed.
+ * Mutations come from a seeded generator: FUZZ_SEED replays a run (Postgres runs the seed
+ * after it), FUZZ_CASES changes how many; failures name the case's index, kind and seed.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
