@@ -3,6 +3,7 @@
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { ensureAdminCredential, verifyPassword } from '@/lib/auth/credential';
+import { loginRateLimited, loginSucceeded } from '@/lib/auth/rate-limit';
 import { createSessionToken, SESSION_COOKIE, SESSION_TTL_MS } from '@/lib/auth/session';
 
 export interface LoginState {
@@ -20,11 +21,16 @@ export async function login(_previous: LoginState, form: FormData): Promise<Logi
   // when Next runs alone, the first login attempt creates it and the server log shows it.
   const { credential, generatedPassword, file } = await ensureAdminCredential();
   if (generatedPassword) console.log(`streamscope: generated admin password ${generatedPassword} (hash stored in ${file})`);
+  const requestHeaders = await headers();
+  // Counted before the scrypt check, so refused attempts cost the server nothing.
+  const limited = loginRateLimited(requestHeaders);
+  if (limited) return { error: limited };
   const password = form.get('password');
   if (typeof password !== 'string' || !(await verifyPassword(credential, password))) {
     return { error: 'Wrong password.' };
   }
-  const secure = (await headers()).get('x-forwarded-proto') === 'https';
+  loginSucceeded(requestHeaders);
+  const secure = requestHeaders.get('x-forwarded-proto') === 'https';
   (await cookies()).set(SESSION_COOKIE, createSessionToken(credential), {
     httpOnly: true,
     sameSite: 'lax',

@@ -228,3 +228,24 @@ test('signing out ends the session', async () => {
   await page.goto(`${baseUrl}/explorer`);
   await page.waitForURL(/\/login\?next=%2Fexplorer/);
 });
+
+test('repeated wrong passwords are refused for a while, before the password is even checked', async () => {
+  // Last in the file: after this the test's address is locked out for the rest of the minute.
+  const error = page.getByTestId('login-error');
+  let message = '';
+  const submit = async (password: string) => {
+    await page.getByLabel('Admin password').fill(password);
+    // One server-action round trip at a time: the message of the previous one is still shown.
+    await Promise.all([
+      page.waitForResponse((response) => response.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    await error.waitFor();
+    return (await error.textContent()) ?? '';
+  };
+  for (let attempt = 1; attempt <= 11 && !/Too many/.test(message); attempt++) message = await submit(`wrong-${attempt}`);
+  assert.match(message, /Too many sign-in attempts\. Try again in \d+ s\./);
+  // Even the right password is refused until the window passes.
+  assert.match(await submit(PASSWORD), /Too many/);
+  assert.match(page.url(), /\/login/);
+});
