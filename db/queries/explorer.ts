@@ -84,6 +84,10 @@ export async function exploreResponses(db: Db, query: ExplorerQuery): Promise<Ex
   const page = Math.max(1, Math.floor(query.page ?? 1));
   const column = EXPLORER_SORTS[query.sort ?? 'start'];
   const direction = query.order === 'asc' ? sql`asc` : sql`desc`;
+  // start_time is never null, and saying "nulls last" anyway keeps the planner from reading
+  // its index backwards: the newest page of a week became a sort of every row in it
+  // (bench/queries: 5.9 s at 10 M responses).
+  const nulls = column === responses.startTime ? sql`` : sql` nulls last`;
   const where = conditions(query);
   const [rows, [{ total }]] = await Promise.all([
     db
@@ -91,7 +95,7 @@ export async function exploreResponses(db: Db, query: ExplorerQuery): Promise<Ex
       .from(responses)
       .where(where)
       // Responses without the sorted figure (no output, no TTFT) go last either way.
-      .orderBy(sql`${column} ${direction} nulls last`, sql`${responses.startTime} desc`, responses.spanId)
+      .orderBy(sql`${column} ${direction}${nulls}`, sql`${responses.startTime} desc`, responses.spanId)
       .limit(pageSize)
       .offset((page - 1) * pageSize),
     db.select({ total: count() }).from(responses).where(where),
