@@ -12,6 +12,7 @@ const USAGE = `usage: streamscope <command>
   collector the collector alone (for several replicas on one PostgreSQL)
   migrate   apply database migrations and exit
   alerts    apply <rules.json> [--prune] | list: alert rules as code
+  keys      create <name> | list | revoke <id|prefix>: ingest API keys
 
 Database: DATABASE_URL=postgres://… uses that server; unset, an embedded PGlite
 database lives in STREAMSCOPE_DATA_DIR (default ./data/pglite).`;

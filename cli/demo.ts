@@ -10,7 +10,8 @@ import { parseOptions } from '../demo/cli-options';
 import { SSE_NEW_CONNECTION_LANE, WEBSOCKET_LANE, startTraffic } from '../demo/demo-traffic';
 import { startProgress } from '../demo/load-generator/progress-line';
 import { onShutdown } from './process';
-import { printCollectorUrl, printLogin, startStreamscope } from './start';
+import { createApiKey, revokeApiKey } from '../lib/api-keys/index';
+import { openMigratedStore, printCollectorUrl, printLogin, startStreamscope } from './start';
 
 const USAGE = `usage: streamscope demo [--rtt <ms>] [--rate <responses/s>] [--users <n>]
 
@@ -65,15 +66,25 @@ export async function demoCommand(args: string[]): Promise<void> {
     { numbers: { rtt: { default: 40, min: 0 }, rate: { default: 20, min: 0.1 }, users: { default: 16, min: 1, integer: true } } },
     USAGE,
   );
+  // The demo ingests as an application should: with its own API key, made before the
+  // collector starts so that the collector's key cache holds it from the first export.
+  const demoKey = await createApiKey(await openMigratedStore(), `demo ${new Date().toISOString()}`);
   const running = await startStreamscope();
-  const traffic = await startTraffic({ tracesUrl: `${running.collectorUrl}${TRACES_PATH}`, serviceName: DEMO_SERVICE, rttMs: numbers.rtt }).catch(
-    async (error: unknown) => {
-      await running.stop();
-      throw error;
-    },
-  );
+  const traffic = await startTraffic({
+    tracesUrl: `${running.collectorUrl}${TRACES_PATH}`,
+    apiKey: demoKey.key,
+    serviceName: DEMO_SERVICE,
+    rttMs: numbers.rtt,
+  }).catch(async (error: unknown) => {
+    await running.stop();
+    throw error;
+  });
   printCollectorUrl(running.collectorUrl);
   printLogin(running);
+  console.log(
+    `• ingest API key "${demoKey.info.name}" (${demoKey.info.prefix}…) sends the demo's spans; it is revoked at exit. ` +
+      'With keys in use the collector requires one from every sender: `npm run keys -- create <name>`',
+  );
   console.log(
     `• demo traffic (service ${DEMO_SERVICE}): ${numbers.rate} responses/s from ${numbers.users} users per transport, ` +
       `${numbers.rtt} ms RTT to a TLS mock model server — WebSocket: one persistent socket per user; SSE: a new connection per response`,
@@ -92,6 +103,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     await stopProgress();
     // Before the collector stops: the last spans (and the WebSocket connections', which end only now) still land.
     await traffic.close();
+    await revokeApiKey(running.store, String(demoKey.info.id));
     await running.stop();
   });
 }

@@ -36,6 +36,8 @@ export const SSE_KEEP_ALIVE_LANE: LoadLane = { label: 'sse-keep-alive', transpor
 export interface TrafficOptions {
   /** The collector's OTLP/HTTP traces endpoint. */
   tracesUrl: string;
+  /** Ingest API key, sent as `Authorization: Bearer` the way an application would. */
+  apiKey?: string;
   /** `service.name` of the exported spans. */
   serviceName: string;
   /** Round-trip time the delay proxy adds. */
@@ -69,7 +71,10 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     spanProcessors: [
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: options.tracesUrl }), {
+      new BatchSpanProcessor(new OTLPTraceExporter({
+        url: options.tracesUrl,
+        headers: options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : undefined,
+      }), {
         scheduledDelayMillis: EXPORT_DELAY_MS,
         maxQueueSize: 65_536,
         maxExportBatchSize: 2048,

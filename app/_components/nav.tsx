@@ -9,6 +9,7 @@ const LINKS = [
   { href: '/explorer', label: 'Explorer' },
   { href: '/connections', label: 'Connections' },
   { href: '/alerts', label: 'Alerts' },
+  { href: '/keys', label: 'API keys' },
 ];
 
 /** View params that mean the same on every view, carried along when switching views. */

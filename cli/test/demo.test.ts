@@ -48,6 +48,7 @@ test('demo fills the store with both transports from a clean data directory and 
   // Starting Next.js and migrating PGlite comes first; on a busy machine that alone takes a while.
   const collectorUrl = await until('the collector URL', 90_000, async () => output.match(/OTLP\/HTTP collector: (\S+)\/v1\/traces/)?.[1]);
   assert.match(output, /login: admin \/ \S+/);
+  assert.match(output, /ingest API key "demo [^"]+" \(ssk_\S*…\)/);
   const stats = await until('stored responses and connections', 20_000, async () => {
     const health = (await (await fetch(`${collectorUrl}${HEALTH_PATH}`)).json()) as { stats: CollectorStats };
     // SSE opens a connection per response, so connections land while the demo runs.
@@ -69,6 +70,12 @@ test('demo fills the store with both transports from a clean data directory and 
           from responses r where r.service = 'demo-chat' group by r.transport order by r.transport`,
     );
     assert.deepEqual(rows.map((r) => r.transport), ['sse', 'websocket']);
+    // The spans came in with the demo's own key, which the demo revoked on the way out.
+    const keys = await queryRows<{ revoked: boolean; used: boolean }>(
+      store.db,
+      sql`select revoked_at is not null as revoked, last_used_at is not null as used from api_keys`,
+    );
+    assert.deepEqual(keys, [{ revoked: true, used: true }]);
     for (const row of rows) {
       assert.ok(row.responses > 0, `${row.transport}: responses`);
       // WebSocket connection spans end when the sockets close: on SIGINT, before the collector stops.

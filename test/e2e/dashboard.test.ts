@@ -222,6 +222,22 @@ test('a database without any data tells a new user how to send some', async () =
   await screenshot('empty-state');
 });
 
+test('an ingest API key is created from the dashboard, shown once, and revoked', async () => {
+  await page.goto(`${baseUrl}/keys`);
+  await page.getByLabel('Name').fill('checkout-service');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const shown = page.getByTestId('new-key');
+  await shown.waitFor();
+  const key = /ssk_\S+/.exec((await shown.textContent()) ?? '')?.[0];
+  assert.ok(key, 'the new key is shown');
+  await screenshot('keys');
+  const table = page.getByTestId('keys-table');
+  await table.filter({ hasText: 'checkout-service' }).waitFor();
+  assert.ok(!((await table.textContent()) ?? '').includes(key), 'the list shows a prefix, never the key');
+  await table.getByRole('row', { name: /checkout-service/ }).getByRole('button', { name: 'Revoke' }).click();
+  await table.getByRole('row', { name: /checkout-service/ }).filter({ hasText: /revoked/i }).waitFor();
+});
+
 test('signing out ends the session', async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/\/login$/);
