@@ -37,7 +37,13 @@ const root = loadRoot();
 function dropOneofAccessor(typeName: string, oneofName: string): void {
   const type = root.lookupType(typeName);
   const oneof = type.oneofs[oneofName];
-  for (const field of [...oneof.fieldsArray]) oneof.remove(field);
+  for (const field of [...oneof.fieldsArray]) {
+    oneof.remove(field);
+    // Out of the oneof a member would lose its presence, and the generated decoder drops a
+    // default value it reads (bool_value false, int_value 0, string_value ""): the sender's
+    // false must arrive as false, not as an absent attribute.
+    (field as unknown as { _features: { field_presence: string } })._features.field_presence = 'EXPLICIT';
+  }
   type.remove(oneof);
 }
 dropOneofAccessor('opentelemetry.proto.common.v1.AnyValue', 'value');
