@@ -152,6 +152,9 @@ export interface RollupAccumulator {
   generationSeconds: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Optional so rows built from metrics (which know nothing of connections) leave them 0. */
+  connectionResponses?: number;
+  reusedResponses?: number;
   ttftSumMs: number;
   durationSumMs: number;
   ttftMaxMs: number | null;
@@ -183,7 +186,7 @@ export function computeRollups(rows: NewResponseRow[]): RollupAccumulator[] {
         bucket, service: row.service, model, transport,
         responses: 0, errors: 0, withOutput: 0, inputTokens: 0, outputTokens: 0,
         generationTokens: 0, generationSeconds: 0, bytesSent: 0, bytesReceived: 0,
-        ttftSumMs: 0, durationSumMs: 0, ttftMaxMs: null, durationMaxMs: null, itlMaxMs: null,
+        connectionResponses: 0, reusedResponses: 0, ttftSumMs: 0, durationSumMs: 0, ttftMaxMs: null, durationMaxMs: null, itlMaxMs: null,
         ttftHist: {}, itlHist: {}, durationHist: {},
       };
       groups.set(key, acc);
@@ -194,6 +197,10 @@ export function computeRollups(rows: NewResponseRow[]): RollupAccumulator[] {
     acc.outputTokens += row.outputTokens ?? 0;
     acc.bytesSent += row.bytesSent ?? 0;
     acc.bytesReceived += row.bytesReceived ?? 0;
+    if (row.connectionId != null) {
+      acc.connectionResponses = (acc.connectionResponses ?? 0) + 1;
+      if (row.connectionReused) acc.reusedResponses = (acc.reusedResponses ?? 0) + 1;
+    }
     acc.durationSumMs += row.durationMs;
     acc.durationMaxMs = maxOf(acc.durationMaxMs, row.durationMs);
     addToHistogram(acc.durationHist, row.durationMs);
@@ -228,6 +235,8 @@ const ROLLUP_COLUMNS: Column<RollupAccumulator>[] = [
   { name: 'generation_seconds', type: 'float8', value: (r) => r.generationSeconds },
   { name: 'bytes_sent', type: 'int8', value: (r) => r.bytesSent },
   { name: 'bytes_received', type: 'int8', value: (r) => r.bytesReceived },
+  { name: 'connection_responses', type: 'int8', value: (r) => r.connectionResponses ?? 0 },
+  { name: 'reused_responses', type: 'int8', value: (r) => r.reusedResponses ?? 0 },
   { name: 'ttft_sum_ms', type: 'float8', value: (r) => r.ttftSumMs },
   { name: 'duration_sum_ms', type: 'float8', value: (r) => r.durationSumMs },
   { name: 'ttft_max_ms', type: 'float8', value: (r) => r.ttftMaxMs },
@@ -238,12 +247,16 @@ const ROLLUP_COLUMNS: Column<RollupAccumulator>[] = [
   { name: 'duration_hist', type: 'text', cast: 'jsonb', value: (r) => JSON.stringify(r.durationHist) },
 ];
 
-const SUMMED = ['responses', 'errors', 'with_output', 'input_tokens', 'output_tokens', 'generation_tokens',
-  'generation_seconds', 'bytes_sent', 'bytes_received', 'ttft_sum_ms', 'duration_sum_ms'];
-const MAXED = ['ttft_max_ms', 'duration_max_ms', 'itl_max_ms'];
-const MERGED = ['ttft_hist', 'itl_hist', 'duration_hist'];
+/** Rollup columns by how two rows of one key combine (db/hourly-rollups.ts combines them too). */
+export const SUMMED = ['responses', 'errors', 'with_output', 'input_tokens', 'output_tokens', 'generation_tokens',
+  'generation_seconds', 'bytes_sent', 'bytes_received', 'connection_responses', 'reused_responses', 'ttft_sum_ms', 'duration_sum_ms'];
+export const MAXED = ['ttft_max_ms', 'duration_max_ms', 'itl_max_ms'];
+export const MERGED = ['ttft_hist', 'itl_hist', 'duration_hist'];
 
-/** Merges rollup rows into rollups_1m: counters add, maxima take the larger, histograms merge. */
+/**
+ * Merges rollup rows into rollups_1m: counters add, maxima take the larger, histograms
+ * merge, and updated_at marks the minute for the hourly job.
+ */
 export async function mergeRollups(db: Db, rollups: RollupAccumulator[]): Promise<void> {
   if (rollups.length === 0) return;
   // Sorted keys make concurrent writers lock rollup rows in one order, so they cannot deadlock.
@@ -255,6 +268,7 @@ export async function mergeRollups(db: Db, rollups: RollupAccumulator[]): Promis
     ...SUMMED.map((c) => `${c} = rollups_1m.${c} + excluded.${c}`),
     ...MAXED.map((c) => `${c} = greatest(rollups_1m.${c}, excluded.${c})`),
     ...MERGED.map((c) => `${c} = streamscope_hist_merge(rollups_1m.${c}, excluded.${c})`),
+    'updated_at = now()',
   ].join(', '));
   await db.execute(sql`insert into rollups_1m (${names})
     select ${sql.join(ROLLUP_COLUMNS.map(selectExpression), sql`, `)} from unnest(${arrays}) as t(${names})

@@ -76,7 +76,12 @@ export const responses = pgTable(
     uniqueIndex('responses_trace_span_uq').on(t.traceId, t.spanId, t.startTime),
     index('responses_start_time_idx').on(t.startTime),
     index('responses_dims_time_idx').on(t.service, t.model, t.transport, t.startTime),
-    index('responses_response_id_idx').on(t.responseId),
+    // text_pattern_ops: the explorer searches by id prefix (LIKE 'abc%'), which a btree
+    // serves only under the C collation, and databases are often created with another.
+    index('responses_response_id_idx').on(t.responseId.op('text_pattern_ops')),
+    index('responses_trace_id_prefix_idx').on(t.traceId.op('text_pattern_ops')),
+    // Errors are ~1 % of responses: the explorer's error filter reads only them.
+    index('responses_errors_time_idx').on(t.startTime).where(sql`status = 'error'`),
     index('responses_connection_idx').on(t.connectionId),
   ],
 );
@@ -121,13 +126,12 @@ export const connections = pgTable(
 );
 
 /**
- * Per-minute aggregates per (service, model, transport). Writers merge into a row with
- * ON CONFLICT ... DO UPDATE (sums add, histograms merge via streamscope_hist_merge), so
- * several collectors writing the same minute never overwrite each other.
+ * The columns of a rollup tier: aggregates per (bucket, service, model, transport) with
+ * mergeable histograms. Both tiers share them, so an hour row is exactly the merge of its
+ * minute rows (db/hourly-rollups.ts).
  */
-export const rollups1m = pgTable(
-  'rollups_1m',
-  {
+function rollupColumns() {
+  return {
     bucket: ts('bucket').notNull(),
     service: text('service').notNull(),
     /** '' when the span named no model, so the key stays total. */
@@ -147,6 +151,14 @@ export const rollups1m = pgTable(
     generationSeconds: doublePrecision('generation_seconds').notNull().default(0),
     bytesSent: count('bytes_sent').notNull().default(0),
     bytesReceived: count('bytes_received').notNull().default(0),
+    /**
+     * Responses that named their connection, and those of them sent on a connection that
+     * was already open. Each connection carries exactly one response that was not reused
+     * (its first), so connections = connectionResponses − reusedResponses, summable over
+     * any range where a distinct count of connection ids is not.
+     */
+    connectionResponses: count('connection_responses').notNull().default(0),
+    reusedResponses: count('reused_responses').notNull().default(0),
     ttftSumMs: doublePrecision('ttft_sum_ms').notNull().default(0),
     durationSumMs: doublePrecision('duration_sum_ms').notNull().default(0),
     ttftMaxMs: doublePrecision('ttft_max_ms'),
@@ -155,9 +167,32 @@ export const rollups1m = pgTable(
     ttftHist: jsonb('ttft_hist').$type<HistogramBuckets>().notNull().default({}),
     itlHist: jsonb('itl_hist').$type<HistogramBuckets>().notNull().default({}),
     durationHist: jsonb('duration_hist').$type<HistogramBuckets>().notNull().default({}),
-  },
-  (t) => [primaryKey({ columns: [t.bucket, t.service, t.model, t.transport] })],
-);
+    /**
+     * When the row last changed (the writing transaction's start). The hourly job
+     * recomputes every hour holding a minute changed since its previous run.
+     */
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  };
+}
+
+/**
+ * Per-minute aggregates per (service, model, transport). Writers merge into a row with
+ * ON CONFLICT ... DO UPDATE (sums add, histograms merge via streamscope_hist_merge), so
+ * several collectors writing the same minute never overwrite each other.
+ */
+export const rollups1m = pgTable('rollups_1m', rollupColumns(), (t) => [
+  primaryKey({ columns: [t.bucket, t.service, t.model, t.transport] }),
+  index('rollups_1m_updated_at_idx').on(t.updatedAt),
+]);
+
+/**
+ * Per-hour aggregates, each row the merge of its hour's rows in rollups_1m, recomputed
+ * by the maintenance job (db/hourly-rollups.ts). Long ranges read these: a week is 168
+ * rows per key instead of 10,080.
+ */
+export const rollups1h = pgTable('rollups_1h', rollupColumns(), (t) => [
+  primaryKey({ columns: [t.bucket, t.service, t.model, t.transport] }),
+]);
 
 export const apiKeys = pgTable('api_keys', {
   id: serial('id').primaryKey(),
