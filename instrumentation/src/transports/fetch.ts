@@ -1,7 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import { context, type Context } from '@opentelemetry/api';
+import { context, createContextKey, type Context } from '@opentelemetry/api';
 import { ConnectionTracker } from '../connection-tracker.ts';
 import { API, OUTCOME, TRANSPORT, type Outcome } from '../contract.ts';
 import type { ProtocolParser, Recorder, RequestInfo } from '../internal-types.ts';
@@ -119,6 +118,13 @@ class ObservedBody implements UnderlyingDefaultSource<Uint8Array> {
   };
 }
 
+/**
+ * Carries a fetch call to undici's `request:create` when that is published after the call
+ * returned (a redirect, a body read first): through the application's context manager, so
+ * no AsyncLocalStorage of our own makes every promise in the process pay for a second store.
+ */
+const FETCH_CALL = createContextKey('streamscope fetch call');
+
 const CHANNELS = {
   requestCreate: 'undici:request:create',
   beforeConnect: 'undici:client:beforeConnect',
@@ -149,7 +155,8 @@ function isEventStream(response: Response): boolean {
  * same chunks, unchanged.
  */
 export class FetchTransport {
-  private readonly calls = new AsyncLocalStorage<FetchCall>();
+  /** The call whose `fetch` is running right now: undici publishes `request:create` inside it. */
+  private currentCall: FetchCall | undefined;
   private readonly requests = new WeakMap<object, FetchCall>();
   private readonly sockets = new WeakMap<Socket, ConnectionTracker>();
   /** Connect start times per host, oldest first: undici's `connected` does not say which attempt it ends. */
@@ -192,7 +199,15 @@ export class FetchTransport {
   private wrapFetch(original: typeof fetch): typeof fetch {
     const target = (input: unknown) => (this.originalFetch ? requestUrl(input) : undefined);
     const ignored = (url: URL) => this.recorder.config.ignoreUrl?.(url.href) === true;
-    const calls = this.calls;
+    const run = (call: FetchCall, send: () => Promise<Response>) => {
+      const outer = this.currentCall;
+      this.currentCall = call;
+      try {
+        return context.with(call.parentContext.setValue(FETCH_CALL, call), send);
+      } finally {
+        this.currentCall = outer;
+      }
+    };
     const onResponse = (response: Response, call: FetchCall, url: URL, init?: RequestInit) => this.onResponse(response, call, url, init);
     const onFailure = (call: FetchCall, url: URL, init: RequestInit | undefined, error: unknown) =>
       this.onFailure(call, url, init, error instanceof Error && error.name === 'AbortError' ? OUTCOME.ABORTED : OUTCOME.CONNECTION_LOST);
@@ -200,7 +215,7 @@ export class FetchTransport {
       const url = target(input);
       if (!url || ignored(url)) return original.call(this, input, init);
       const call: FetchCall = { calledAt: performance.now(), parentContext: context.active(), sentAt: -1, reused: false };
-      return calls.run(call, () => original.call(this, input, init)).then(
+      return run(call, () => original.call(this, input, init)).then(
         (response) => onResponse(response, call, url, init),
         (error: unknown) => {
           onFailure(call, url, init, error);
@@ -211,7 +226,7 @@ export class FetchTransport {
   }
 
   private readonly onRequestCreate = (message: unknown): void => {
-    const call = this.calls.getStore();
+    const call = this.currentCall ?? (context.active().getValue(FETCH_CALL) as FetchCall | undefined);
     if (call) this.requests.set((message as { request: UndiciRequest }).request, call);
   };
 
