@@ -19,7 +19,12 @@
  * instrumentation); TTFT error
  * against the injected schedule (|recorded − injected| p50/p99, over the responses whose
  * span carries a TTFT), and what each package records (capability row), read from its
- * spans. Medians over rounds. Human tables, then one final JSON line.
+ * spans. Medians over rounds. CPU per chunk drifts with the machine's other work by more
+ * than the packages differ, so each round runs every mode back to back and the comparison
+ * is made within a round: added CPU is the mode's figure minus `none`'s in the same round,
+ * and Streamscope's against each peer is the per-round difference, reported as median,
+ * range, and how many rounds Streamscope was the cheaper. Human tables, then one final
+ * JSON line.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,7 +41,7 @@ import { MODES, PACKAGE_OF, type Mode } from './setup';
 import type { WorkerResult, WorkerTask } from './worker';
 
 const SMOKE = process.argv.includes('--smoke');
-const ROUNDS = Number(process.env.ROUNDS ?? (SMOKE ? 1 : 3));
+const ROUNDS = Number(process.env.ROUNDS ?? (SMOKE ? 1 : 7));
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? (SMOKE ? 4 : 16));
 const BURST_RESPONSES = Number(process.env.BURST_RESPONSES ?? (SMOKE ? 16 : 120));
 const PACED_RESPONSES = Number(process.env.PACED_RESPONSES ?? (SMOKE ? 16 : 64));
@@ -133,7 +138,8 @@ function capabilitiesOf(spans: DecodedSpan[], sseResponses: number): Capabilitie
 async function runMode(mode: Mode, round: number): Promise<RoundResult> {
   const service = `bench-peers-${mode}-${round}`;
   const child: ChildProcess = fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+    // CPU_PROF_DIR=dir writes each child's V8 CPU profile there (`--cpu-prof`).
+    execArgv: ['--import', 'tsx', ...(process.env.CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROF_DIR] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const task: WorkerTask = {
@@ -167,12 +173,16 @@ function quantile(values: number[], q: number): number | null {
 
 const median = (values: number[]) => quantile(values, 0.5) ?? Number.NaN;
 const round2 = (value: number | null) => (value === null ? null : Math.round(value * 100) / 100);
+/** Median and range of per-round figures. */
+const spread = (values: number[]) => ({ median: round2(median(values)), min: round2(Math.min(...values)), max: round2(Math.max(...values)) });
 
 const startedAt = Date.now();
-const results = new Map<Mode, RoundResult[]>(MODES.map((mode) => [mode, []]));
+// MODES=streamscope,openlit runs those (and always `none`, the baseline) only.
+const selected = MODES.filter((mode) => mode === 'none' || !process.env.MODES || process.env.MODES.split(',').includes(mode));
+const results = new Map<Mode, RoundResult[]>(selected.map((mode) => [mode, []]));
 for (let round = 0; round < ROUNDS; round++) {
   // Rotating the order puts each mode early and late in turn.
-  const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]);
+  const order = selected.map((_, i) => selected[(i + round) % selected.length]);
   for (const mode of order) {
     process.stderr.write(`round ${round + 1}/${ROUNDS}: ${mode}\n`);
     results.get(mode)?.push(await runMode(mode, round));
@@ -181,15 +191,17 @@ for (let round = 0; round < ROUNDS; round++) {
 await Promise.all([pacedMock.close(), burstMock.close()]);
 sink.close();
 
-const summary = MODES.map((mode) => {
+const summary = selected.map((mode) => {
   const rounds = results.get(mode) ?? [];
-  const cpuUsPerChunk = median(rounds.map((r) => r.cpuUs / r.chunks));
+  const perRound = rounds.map((r) => r.cpuUs / r.chunks);
+  const cpuUsPerChunk = median(perRound);
   const wallChunksPerSecond = median(rounds.map((r) => (r.chunks * 1000) / r.streamingMs));
   const errors = rounds.flatMap((r) => r.ttftErrorsMs);
   const responses = rounds.reduce((sum, r) => sum + Object.keys(r.pacedTtftMs).length, 0);
   return {
     mode,
     package: mode === 'none' ? null : PACKAGE_OF[mode],
+    perRound,
     cpuUsPerChunk,
     wallChunksPerSecond,
     failures: rounds.reduce((sum, r) => sum + r.failures, 0),
@@ -200,11 +212,15 @@ const summary = MODES.map((mode) => {
   };
 });
 const baseline = summary[0];
+/** `a` minus `b`, round by round (both ran in each round). */
+const pairedDifference = (a: number[], b: number[]) => a.map((value, round) => value - b[round]);
 const figures = summary.map((s) => ({
   mode: s.mode,
   package: s.package,
   cpu_us_per_chunk: round2(s.cpuUsPerChunk),
-  added_cpu_us_per_chunk: round2(s.cpuUsPerChunk - baseline.cpuUsPerChunk),
+  cpu_us_per_chunk_rounds: spread(s.perRound),
+  added_cpu_us_per_chunk: round2(median(pairedDifference(s.perRound, baseline.perRound))),
+  added_cpu_us_per_chunk_rounds: spread(pairedDifference(s.perRound, baseline.perRound)),
   // A saturated client streams 1e6 / (CPU µs per chunk) chunks per CPU-second.
   chunks_per_cpu_second: Math.round(1e6 / s.cpuUsPerChunk),
   throughput_loss_percent: round2((1 - baseline.cpuUsPerChunk / s.cpuUsPerChunk) * 100),
@@ -217,6 +233,15 @@ const figures = summary.map((s) => ({
   capabilities: s.capabilities,
 }));
 
+const streamscope = summary.find((s) => s.mode === 'streamscope');
+/** Streamscope's CPU per chunk minus each peer's, round by round: negative means Streamscope costs less. */
+const streamscopeVsPeers = streamscope
+  ? Object.fromEntries(summary.filter((s) => s.mode !== 'none' && s.mode !== 'streamscope').map((peer) => {
+      const difference = pairedDifference(streamscope.perRound, peer.perRound);
+      return [peer.mode, { ...spread(difference), rounds_streamscope_cheaper: difference.filter((d) => d < 0).length, rounds: difference.length }];
+    }))
+  : {};
+
 const pad = (value: unknown, width: number) => String(value ?? '—').padEnd(width);
 const yes = (flag: boolean) => (flag ? 'yes' : 'no');
 console.log(`\nbench/peers: official openai client, Chat Completions over SSE, ${CONCURRENCY} concurrent streams, ${ROUNDS} round(s) per mode`);
@@ -225,6 +250,9 @@ console.log(`  burst: ${BURST_RESPONSES} streams of 200 tokens, no gaps (CPU per
 console.log(`${pad('mode', 15)}${pad('CPU µs/chunk', 14)}${pad('added µs', 10)}${pad('chunks/CPU-s', 14)}${pad('loss %', 8)}${pad('TTFT err p50', 14)}${pad('p99 ms', 9)}TTFT recorded`);
 for (const f of figures) {
   console.log(`${pad(f.mode, 15)}${pad(f.cpu_us_per_chunk, 14)}${pad(f.mode === 'none' ? '—' : f.added_cpu_us_per_chunk, 10)}${pad(f.chunks_per_cpu_second, 14)}${pad(f.mode === 'none' ? '—' : f.throughput_loss_percent, 8)}${pad(f.ttft_error_ms_p50, 14)}${pad(f.ttft_error_ms_p99, 9)}${f.mode === 'none' ? '(the application\'s own view)' : `${f.ttft_coverage_percent} %`}`);
+}
+for (const [peer, d] of Object.entries(streamscopeVsPeers)) {
+  console.log(`streamscope − ${pad(peer, 14)} µs/chunk per round: median ${d.median}, range ${d.min} … ${d.max}; cheaper in ${d.rounds_streamscope_cheaper}/${d.rounds} rounds`);
 }
 console.log(`\n${pad('package', 46)}${pad('TTFT', 6)}${pad('ITL', 13)}${pad('timeline', 10)}${pad('connection', 12)}WebSocket mode`);
 for (const f of figures.slice(1)) {
@@ -244,6 +272,7 @@ console.log(JSON.stringify({
     export: 'OTLP/HTTP to a local sink (protobuf; OpenLIT: its own JSON exporter)',
   },
   modes: figures,
+  streamscope_minus_peer_cpu_us_per_chunk: streamscopeVsPeers,
   duration_s: Math.round((Date.now() - startedAt) / 1000),
   machine: { cpus: cpus().length, load_average_1m: Number(loadavg()[0].toFixed(2)) },
 }));
