@@ -74,7 +74,7 @@ test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery with
   await sleep(2000);
 
   const result = await load.stop();
-  const stored = await checkStored(database.url, SERVICE, result.acknowledged);
+  const stored = await checkStored({ kind: 'postgres', url: database.url }, SERVICE, result.acknowledged);
   console.log(JSON.stringify({
     test: 'postgres-outage', outageMs: OUTAGE_MS, exports: result.exports, failedExports: result.failedExports,
     spansAcknowledged: result.acknowledged.length, writeFailures503: collector.stats.writeFailures - failuresBefore,

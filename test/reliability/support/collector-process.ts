@@ -1,14 +1,32 @@
 /*
  * The collector as an operator runs it — `streamscope collector`, a process of its own —
- * for tests that kill it or watch its memory.
+ * for tests and benchmarks that kill it or watch its memory, on either database: a
+ * Postgres database of its own, or a PGlite data directory on disk (what `npm start`
+ * uses when DATABASE_URL is unset).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createPostgresDatabase } from '../../support/databases';
+import { createPostgresDatabase, type DatabaseKind } from '../../support/databases';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Where a collector process keeps its rows. */
+export type CollectorDatabase = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+
+/** A fresh database of `kind`; `drop` removes it. */
+export async function createCollectorDatabase(kind: DatabaseKind): Promise<CollectorDatabase & { drop(): Promise<void> }> {
+  if (kind === 'postgres') {
+    const database = await createPostgresDatabase();
+    return { kind, url: database.url, drop: () => database.drop() };
+  }
+  const parent = await mkdtemp(path.join(os.tmpdir(), 'streamscope-pglite-'));
+  return { kind, dataDir: path.join(parent, 'pglite'), drop: () => rm(parent, { recursive: true, force: true }) };
+}
 
 /** A port nothing listens on right now. */
 export async function freePort(): Promise<number> {
@@ -19,11 +37,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `streamscope collector` on `databaseUrl` and `port`; resolves once it listens. */
-async function startCollectorProcess(databaseUrl: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+/** Starts `streamscope collector` on `database` and `port`; resolves once it listens. */
+export async function startCollectorProcess(database: CollectorDatabase, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+  // An empty DATABASE_URL selects PGlite (see db/client.ts), whatever the caller's environment says.
+  const databaseEnv = database.kind === 'postgres'
+    ? { DATABASE_URL: database.url }
+    : { DATABASE_URL: '', STREAMSCOPE_DATA_DIR: database.dataDir };
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/streamscope.ts', 'collector'], {
     cwd: repoRoot,
-    env: { ...process.env, ...env, DATABASE_URL: databaseUrl, STREAMSCOPE_OTLP_PORT: String(port) },
+    env: { ...process.env, ...env, ...databaseEnv, STREAMSCOPE_OTLP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -39,33 +61,33 @@ async function startCollectorProcess(databaseUrl: string, port: number, env: Rec
 }
 
 export interface CollectorProcesses {
-  /** The file's own Postgres database, valid inside its tests. */
-  readonly databaseUrl: string;
+  /** The file's own database, valid inside its tests. */
+  readonly database: CollectorDatabase;
   /** Starts `streamscope collector` on that database and `port`; resolves once it listens. */
   start(port: number, env?: Record<string, string>): Promise<ChildProcess>;
 }
 
-/** A Postgres database for the test file, and collector processes on it, all gone after its last test. */
-export function useCollectorProcesses(): CollectorProcesses {
-  let database: Awaited<ReturnType<typeof createPostgresDatabase>> | undefined;
+/** A database of `kind` for the test file, and collector processes on it, all gone after its last test. */
+export function useCollectorProcesses(kind: DatabaseKind = 'postgres'): CollectorProcesses {
+  let database: Awaited<ReturnType<typeof createCollectorDatabase>> | undefined;
   const running = new Set<ChildProcess>();
   before(async () => {
-    database = await createPostgresDatabase();
+    database = await createCollectorDatabase(kind);
   });
   after(async () => {
     for (const child of running) child.kill('SIGKILL');
     await database?.drop();
   });
-  const url = () => {
+  const current = () => {
     if (!database) throw new Error('the database is created in before(); use it inside a test');
-    return database.url;
+    return database;
   };
   return {
-    get databaseUrl() {
-      return url();
+    get database() {
+      return current();
     },
     async start(port, env) {
-      const child = await startCollectorProcess(url(), port, env);
+      const child = await startCollectorProcess(current(), port, env);
       running.add(child);
       child.once('exit', () => running.delete(child));
       return child;

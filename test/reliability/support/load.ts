@@ -8,8 +8,10 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { ATTR_KIND, GEN_AI, KIND, RESPONSE } from '@streamscope/instrumentation/contract';
+import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { hrTimeAt, recentHrTime, recordSpans } from '../../../collector/test/support/spans';
+import type { CollectorDatabase } from './collector-process';
 
 export interface LoadOptions {
   /** The collector's /v1/traces URL. */
@@ -92,21 +94,35 @@ export interface StoredCheck {
   rows: number;
 }
 
-/** Compares the acknowledged ids with the responses rows of the service, by span id. */
-export async function checkStored(databaseUrl: string, service: string, acknowledged: string[]): Promise<StoredCheck> {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+/** Rows per span id of the service's responses. */
+async function rowsPerSpan(database: CollectorDatabase, service: string): Promise<{ span_id: string; n: number }[]> {
+  const query = 'select span_id, count(*)::int as n from responses where service = $1 group by span_id';
+  if (database.kind === 'pglite') {
+    // One opener per data directory: the collector must have exited.
+    const pglite = await PGlite.create(database.dataDir);
+    try {
+      return (await pglite.query<{ span_id: string; n: number }>(query, [service])).rows;
+    } finally {
+      await pglite.close();
+    }
+  }
+  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
   try {
-    const rows = await sql<{ span_id: string; n: number }[]>`
-      select span_id, count(*)::int as n from responses where service = ${service} group by span_id`;
-    const stored = new Map(rows.map((r) => [r.span_id, r.n]));
-    return {
-      lost: acknowledged.filter((id) => !stored.has(id)).length,
-      duplicates: rows.filter((r) => r.n > 1).length,
-      rows: rows.reduce((sum, r) => sum + r.n, 0),
-    };
+    return await sql.unsafe<{ span_id: string; n: number }[]>(query, [service]);
   } finally {
     await sql.end();
   }
+}
+
+/** Compares the acknowledged ids with the responses rows of the service, by span id. */
+export async function checkStored(database: CollectorDatabase, service: string, acknowledged: string[]): Promise<StoredCheck> {
+  const rows = await rowsPerSpan(database, service);
+  const stored = new Map(rows.map((r) => [r.span_id, r.n]));
+  return {
+    lost: acknowledged.filter((id) => !stored.has(id)).length,
+    duplicates: rows.filter((r) => r.n > 1).length,
+    rows: rows.reduce((sum, r) => sum + r.n, 0),
+  };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
