@@ -1,5 +1,5 @@
 /*
- * Retention: raw rows are kept `rawDays`, per-minute rollups `rollupDays`, so long-range
+ * Retention: raw rows are kept `rawDays`, rollups (per minute and per hour) `rollupDays`, so long-range
  * charts outlive the raw data they summarise. Raw data goes by dropping whole daily
  * partitions — no DELETE of millions of rows, no table bloat left for vacuum — and only
  * the few rows that sit in the DEFAULT partition are deleted one by one.
@@ -12,7 +12,7 @@ import { queryRows } from './rows';
 export interface RetentionOptions {
   /** Days of raw responses and connections kept. */
   rawDays: number;
-  /** Days of per-minute rollups kept. */
+  /** Days of rollups kept, per-minute and hourly alike. */
   rollupDays: number;
 }
 
@@ -70,7 +70,9 @@ export async function applyRetention(store: Store, { rawDays, rollupDays, now = 
       result.defaultRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(defaultPartitionName(table))}
         where ${sql.identifier(column)} < ${new Date(rawCutoff).toISOString()}::timestamptz`);
     }
-    result.rollupRowsDeleted = await deleteCount(db, sql`delete from rollups_1m where bucket < ${rollupCutoff.toISOString()}::timestamptz`);
+    for (const table of ['rollups_1m', 'rollups_1h']) {
+      result.rollupRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(table)} where bucket < ${rollupCutoff.toISOString()}::timestamptz`);
+    }
     result.droppedPartitions.sort();
     return result;
   });

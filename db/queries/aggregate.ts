@@ -1,9 +1,11 @@
 /*
  * Counts, token sums and TTFT / inter-token / end-to-end percentiles, grouped by any of
  * time step, model and transport. Two readers give the same shape: raw rows with exact
- * exact percentiles (short ranges) and the per-minute rollups with merged histograms (long
- * ranges, within RELATIVE_ACCURACY of exact). Overview and compare both read through here,
- * so the two paths are defined once.
+ * TTFT and end-to-end percentiles (short ranges) and the rollups with merged histograms
+ * (long ranges, within RELATIVE_ACCURACY of exact). Inter-token latency comes from the
+ * rollups' histograms on both: exact gaps of an hour are millions of values to sort
+ * (bench/queries: 4.7–7.6 s at 10 M responses a week). Overview and compare both read
+ * through here, so the two paths are defined once.
  *
  * Raw percentiles are the exact value at rank q·(n−1), the rule histogramQuantiles applies
  * to buckets, rather than percentile_cont: interpolating between two neighbours that sit
@@ -12,10 +14,12 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
+import { HOUR_MS } from '../hourly-rollups';
 import { histogramQuantiles } from '../histogram';
 import { queryRows } from '../rows';
 import type { HistogramBuckets } from '../schema';
 import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
+import { mergeRecords, readRollups, type RollupRecord } from './rollup-rows';
 
 export const QUANTILES = [0.5, 0.9, 0.99] as const;
 
@@ -41,6 +45,9 @@ export interface Aggregate {
   /** Output tokens and seconds of generation, for mean per-response tokens/s. */
   generationTokens: number;
   generationSeconds: number;
+  /** Responses that named their connection, and those sent on one already open. */
+  connectionResponses: number;
+  reusedResponses: number;
   ttft: Percentiles;
   itl: Percentiles;
   duration: Percentiles;
@@ -48,7 +55,7 @@ export interface Aggregate {
 
 export interface AggregateOptions {
   by?: readonly Dimension[];
-  /** Step of the time dimension; multiples of 60 when reading rollups. */
+  /** Step of the time dimension; a multiple of 60. */
   stepSeconds?: number;
   /** Defaults to percentileSource(filter). */
   source?: PercentileSource;
@@ -101,6 +108,8 @@ interface SumRow extends KeyRow {
   bytes: number;
   generation_tokens: number;
   generation_seconds: number;
+  connection_responses: number;
+  reused_responses: number;
 }
 
 function sums(row: SumRow): Omit<Aggregate, 'ttft' | 'itl' | 'duration'> {
@@ -115,6 +124,8 @@ function sums(row: SumRow): Omit<Aggregate, 'ttft' | 'itl' | 'duration'> {
     bytes: Number(row.bytes),
     generationTokens: Number(row.generation_tokens),
     generationSeconds: Number(row.generation_seconds),
+    connectionResponses: Number(row.connection_responses),
+    reusedResponses: Number(row.reused_responses),
   };
 }
 
@@ -129,12 +140,22 @@ function exactQuantiles(column: SQL): SQL {
   )}]::float8[]`;
 }
 
-async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimension[], stepSeconds: number): Promise<Aggregate[]> {
+/** The group key of a rollup record, shaped like keyOf's of a SQL row. */
+function recordKey(record: RollupRecord, by: readonly Dimension[], stepMs: number): KeyRow {
+  return {
+    k_time: by.includes('time') ? Math.floor(record.bucket / stepMs) * stepMs : null,
+    k_model: by.includes('model') ? record.model : null,
+    k_transport: by.includes('transport') ? record.transport : null,
+  };
+}
+
+const percentilesOf = (hist: HistogramBuckets) => toPercentiles(histogramQuantiles(hist, QUANTILES));
+
+async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimension[], stepSeconds: number, itl: Promise<Map<string, HistogramBuckets>>): Promise<Aggregate[]> {
   const keys = keyColumns(by, sql`start_time`, stepSeconds);
-  const where = filterConditions(filter, sql`start_time`);
   // Generation time is TTFT to the end of the stream, as the rollups count it (db/ingest.ts).
   const hasGeneration = sql`output_tokens > 0 and ttft_ms is not null and duration_ms > ttft_ms`;
-  const main = queryRows<SumRow & { ttft: number[] | null; duration: number[] | null }>(
+  const query = queryRows<SumRow & { ttft: number[] | null; duration: number[] | null }>(
     db,
     sql`select ${keys.select},
           count(*)::float8 as responses,
@@ -144,69 +165,83 @@ async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimensi
           coalesce(sum(coalesce(bytes_sent, 0) + coalesce(bytes_received, 0)), 0)::float8 as bytes,
           coalesce(sum(output_tokens) filter (where ${hasGeneration}), 0)::float8 as generation_tokens,
           coalesce(sum(duration_ms - ttft_ms) filter (where ${hasGeneration}) / 1000, 0)::float8 as generation_seconds,
+          count(connection_id)::float8 as connection_responses,
+          count(connection_id) filter (where connection_reused)::float8 as reused_responses,
           ${exactQuantiles(sql`ttft_ms`)} as ttft,
           ${exactQuantiles(sql`duration_ms`)} as duration
-        from responses where ${where} ${keys.groupBy}`,
+        from responses where ${filterConditions(filter, sql`start_time`)} ${keys.groupBy}`,
   );
-  // Inter-token gaps are the differences between consecutive arrival offsets.
-  const itl = queryRows<KeyRow & { itl: number[] | null }>(
-    db,
-    sql`select ${keys.select}, ${exactQuantiles(sql`gap_ms`)} as itl
-        from (
-          select start_time, model, transport,
-                 ((o.offset_us - lag(o.offset_us) over (partition by trace_id, span_id order by o.i)) / 1000.0)::float8 as gap_ms
-          from responses cross join lateral unnest(token_offsets_us) with ordinality as o(offset_us, i)
-          where ${where}
-        ) gaps
-        where gap_ms is not null ${keys.groupBy}`,
-  );
-  const [mainRows, itlRows] = await Promise.all([main, itl]);
-  const itlByKey = new Map(itlRows.map((row) => [keyOf(row), row.itl]));
-  return sortAggregates(
-    mainRows
-      .filter((row) => Number(row.responses) > 0)
-      .map((row) => ({
-        ...sums(row),
-        ttft: toPercentiles(row.ttft),
-        itl: toPercentiles(itlByKey.get(keyOf(row))),
-        duration: toPercentiles(row.duration),
-      })),
-  );
-}
-
-async function fromRollups(db: Db, filter: DashboardFilter, by: readonly Dimension[], stepSeconds: number): Promise<Aggregate[]> {
-  const keys = keyColumns(by, sql`bucket`, Math.max(60, Math.round(stepSeconds / 60) * 60));
-  const rows = await queryRows<SumRow & { ttft_hist: HistogramBuckets; itl_hist: HistogramBuckets; duration_hist: HistogramBuckets }>(
-    db,
-    sql`select ${keys.select},
-          coalesce(sum(responses), 0)::float8 as responses,
-          coalesce(sum(errors), 0)::float8 as errors,
-          coalesce(sum(input_tokens), 0)::float8 as input_tokens,
-          coalesce(sum(output_tokens), 0)::float8 as output_tokens,
-          coalesce(sum(bytes_sent + bytes_received), 0)::float8 as bytes,
-          coalesce(sum(generation_tokens), 0)::float8 as generation_tokens,
-          coalesce(sum(generation_seconds), 0)::float8 as generation_seconds,
-          streamscope_hist_sum(ttft_hist) as ttft_hist,
-          streamscope_hist_sum(itl_hist) as itl_hist,
-          streamscope_hist_sum(duration_hist) as duration_hist
-        from rollups_1m where ${filterConditions(filter, sql`bucket`)} ${keys.groupBy}`,
-  );
+  const [rows, itlByKey] = await Promise.all([query, itl]);
   return sortAggregates(
     rows
       .filter((row) => Number(row.responses) > 0)
       .map((row) => ({
         ...sums(row),
-        ttft: toPercentiles(histogramQuantiles(row.ttft_hist, QUANTILES)),
-        itl: toPercentiles(histogramQuantiles(row.itl_hist, QUANTILES)),
-        duration: toPercentiles(histogramQuantiles(row.duration_hist, QUANTILES)),
+        ttft: toPercentiles(row.ttft),
+        itl: percentilesOf(itlByKey.get(keyOf(row)) ?? {}),
+        duration: toPercentiles(row.duration),
       })),
   );
 }
 
+function fromRecords(records: readonly RollupRecord[], by: readonly Dimension[], stepMs: number): Aggregate[] {
+  const groups = mergeRecords(records, (record) => keyOf(recordKey(record, by, stepMs)));
+  const aggregates: Aggregate[] = [];
+  for (const group of groups.values()) {
+    if (group.responses <= 0) continue;
+    const key = recordKey(group, by, stepMs);
+    aggregates.push({
+      time: key.k_time,
+      model: key.k_model,
+      transport: key.k_transport,
+      responses: group.responses,
+      errors: group.errors,
+      inputTokens: group.inputTokens,
+      outputTokens: group.outputTokens,
+      bytes: group.bytes,
+      generationTokens: group.generationTokens,
+      generationSeconds: group.generationSeconds,
+      connectionResponses: group.connectionResponses,
+      reusedResponses: group.reusedResponses,
+      ttft: percentilesOf(group.ttftHist),
+      itl: percentilesOf(group.itlHist),
+      duration: percentilesOf(group.durationHist),
+    });
+  }
+  return sortAggregates(aggregates);
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Aggregates of the filtered responses for several groupings at once, reading the rollups
+ * once for all of them; groups without responses are omitted.
+ */
+export async function aggregateGroupings(
+  db: Db,
+  filter: DashboardFilter,
+  groupings: readonly (readonly Dimension[])[],
+  { stepSeconds = 60, source = percentileSource(filter) }: Omit<AggregateOptions, 'by'> = {},
+): Promise<Aggregate[][]> {
+  const stepMs = stepSeconds * 1000;
+  if (source === 'rollups') {
+    // An hour row falls whole into a group unless the groups are finer than an hour.
+    const hours = stepMs % HOUR_MS === 0 || !groupings.some((by) => by.includes('time'));
+    const records = await readRollups(db, filter, { hours });
+    return groupings.map((by) => fromRecords(records, by, stepMs));
+  }
+  // The minutes the range touches: its first minute may start before the range.
+  const minutes = { ...filter, from: new Date(Math.floor(filter.from.getTime() / MINUTE_MS) * MINUTE_MS) };
+  const records = readRollups(db, minutes, { hours: false });
+  const itlBy = async (by: readonly Dimension[]) => {
+    const groups = mergeRecords(await records, (record) => keyOf(recordKey(record, by, stepMs)));
+    return new Map([...groups].map(([key, group]) => [key, group.itlHist]));
+  };
+  return Promise.all(groupings.map((by) => fromRawRows(db, filter, by, stepSeconds, itlBy(by))));
+}
+
 /** Aggregates of the filtered responses, one per group; groups without responses are omitted. */
-export function aggregateResponses(db: Db, filter: DashboardFilter, options: AggregateOptions = {}): Promise<Aggregate[]> {
-  const by = options.by ?? [];
-  const stepSeconds = options.stepSeconds ?? 60;
-  const source = options.source ?? percentileSource(filter);
-  return source === 'raw' ? fromRawRows(db, filter, by, stepSeconds) : fromRollups(db, filter, by, stepSeconds);
+export async function aggregateResponses(db: Db, filter: DashboardFilter, options: AggregateOptions = {}): Promise<Aggregate[]> {
+  const [aggregates] = await aggregateGroupings(db, filter, [options.by ?? []], options);
+  return aggregates;
 }

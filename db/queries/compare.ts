@@ -9,7 +9,8 @@ import type { Db } from '../client';
 import { HANDSHAKE_MS } from '../handshake';
 import { queryRows } from '../rows';
 import { aggregateResponses, type Aggregate } from './aggregate';
-import { filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { andConditions, dimensionConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { MAX_CONNECTION_LIFETIME_MS } from './overview';
 
 export type ComparedMetric =
   | 'ttftP50'
@@ -83,40 +84,30 @@ export interface Comparison {
   models: ModelComparison[];
 }
 
-interface ConnectionStats extends Record<string, unknown> {
-  k_model: string;
-  k_transport: string;
-  responses: number;
-  reused: number;
-  connections: number;
-  measured_responses: number;
+interface Handshakes extends Record<string, unknown> {
+  transport: string;
   handshake_ms: number;
+  responses: number;
 }
 
-/** Per model and transport: connections used, reuse, and handshake time of the measured ones. */
-async function connectionStats(db: Db, filter: DashboardFilter): Promise<ConnectionStats[]> {
-  return queryRows<ConnectionStats>(
+/**
+ * Per transport: handshake time of the connections in use during the range (opened at
+ * most MAX_CONNECTION_LIFETIME_MS before it, read by opened_at) and the responses they
+ * carried. Connections carry no model, so every model of a transport shares the figure.
+ */
+async function handshakes(db: Db, filter: DashboardFilter): Promise<Handshakes[]> {
+  const from = sql`${filter.from.toISOString()}::timestamptz`;
+  return queryRows<Handshakes>(
     db,
-    sql`with used as (
-          select coalesce(model, '') as k_model, coalesce(transport, '') as k_transport, connection_id,
-                 count(*) as responses, count(*) filter (where connection_reused) as reused
-          from responses
-          where ${filterConditions(filter, sql`start_time`, ['service', 'model'])} and connection_id is not null
-          group by 1, 2, 3
-        ), handshakes as (
-          select connection_id,
-                 max(${HANDSHAKE_MS}) as handshake_ms
-          from connections where connection_id in (select connection_id from used)
-          group by connection_id
-        )
-        select k_model, k_transport,
-               sum(u.responses)::float8 as responses,
-               sum(u.reused)::float8 as reused,
-               count(*)::float8 as connections,
-               coalesce(sum(u.responses) filter (where h.connection_id is not null), 0)::float8 as measured_responses,
-               coalesce(sum(h.handshake_ms), 0)::float8 as handshake_ms
-        from used u left join handshakes h on h.connection_id = u.connection_id
-        group by k_model, k_transport`,
+    sql`select coalesce(transport, '') as transport,
+               coalesce(sum(${HANDSHAKE_MS}), 0)::float8 as handshake_ms,
+               coalesce(sum(responses), 0)::float8 as responses
+        from connections
+        where opened_at >= ${new Date(filter.from.getTime() - MAX_CONNECTION_LIFETIME_MS).toISOString()}::timestamptz
+          and opened_at < ${filter.to.toISOString()}::timestamptz
+          and (closed_at is null or closed_at >= ${from}) and responses > 0
+          ${andConditions(dimensionConditions(filter, ['service']))}
+        group by 1`,
   );
 }
 
@@ -124,14 +115,9 @@ function ratio(numerator: number, denominator: number): number | null {
   return denominator > 0 ? numerator / denominator : null;
 }
 
-function metricValues(aggregate: Aggregate, connections: ConnectionStats | undefined, seconds: number): MetricValues {
-  const c = connections && {
-    responses: Number(connections.responses),
-    reused: Number(connections.reused),
-    connections: Number(connections.connections),
-    measured: Number(connections.measured_responses),
-    handshakeMs: Number(connections.handshake_ms),
-  };
+function metricValues(aggregate: Aggregate, handshake: Handshakes | undefined, seconds: number): MetricValues {
+  // Each connection carries one response that was not reused: its first.
+  const { connectionResponses, reusedResponses } = aggregate;
   return {
     ttftP50: aggregate.ttft.p50,
     ttftP90: aggregate.ttft.p90,
@@ -143,10 +129,10 @@ function metricValues(aggregate: Aggregate, connections: ConnectionStats | undef
     durationP99: aggregate.duration.p99,
     responsesPerSecond: aggregate.responses / seconds,
     streamTokensPerSecond: ratio(aggregate.generationTokens, aggregate.generationSeconds),
-    connectionOverheadMs: c ? ratio(c.handshakeMs, c.measured) : null,
+    connectionOverheadMs: handshake ? ratio(Number(handshake.handshake_ms), Number(handshake.responses)) : null,
     bytesPerResponse: ratio(aggregate.bytes, aggregate.responses),
-    reuseRatio: c ? ratio(c.reused, c.responses) : null,
-    responsesPerConnection: c ? ratio(c.responses, c.connections) : null,
+    reuseRatio: ratio(reusedResponses, connectionResponses),
+    responsesPerConnection: ratio(connectionResponses, connectionResponses - reusedResponses),
     errorRate: ratio(aggregate.errors, aggregate.responses),
   };
 }
@@ -174,16 +160,16 @@ function transportRank(transport: string): number {
 /** The transport filter is ignored: comparing transports is the point of this view. */
 export async function compareTransports(db: Db, filter: DashboardFilter, source: PercentileSource = percentileSource(filter)): Promise<Comparison> {
   const all = { ...filter, transport: undefined };
-  const [aggregates, connections] = await Promise.all([
+  const [aggregates, transportHandshakes] = await Promise.all([
     aggregateResponses(db, all, { by: ['model', 'transport'], source }),
-    connectionStats(db, all),
+    handshakes(db, all),
   ]);
   const seconds = rangeSeconds(filter);
   const byModel = new Map<string, TransportColumn[]>();
   for (const aggregate of aggregates) {
     const model = aggregate.model ?? '';
     const transport = aggregate.transport ?? '';
-    const stats = connections.find((c) => c.k_model === model && c.k_transport === transport);
+    const stats = transportHandshakes.find((h) => h.transport === transport);
     const columns = byModel.get(model) ?? [];
     columns.push({ transport, responses: aggregate.responses, values: metricValues(aggregate, stats, seconds) });
     byModel.set(model, columns);

@@ -1,11 +1,13 @@
 /*
  * The values the filter menus offer: services, models and transports seen in the range.
- * Read from the rollups, which hold exactly these keys at a fraction of the raw row count.
+ * Read from the rollups, which hold exactly these keys at a fraction of the raw row count
+ * (by the hour where the hourly tier has them).
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { queryRows } from '../rows';
-import { filterConditions, type DashboardFilter } from './filter';
+import type { DashboardFilter } from './filter';
+import { rollupSource } from './rollup-rows';
 
 export interface FilterOptions {
   services: string[];
@@ -16,7 +18,7 @@ export interface FilterOptions {
 export async function filterOptions(db: Db, filter: Pick<DashboardFilter, 'from' | 'to'>): Promise<FilterOptions> {
   const rows = await queryRows<{ dimension: keyof FilterOptions; value: string }>(
     db,
-    sql`with seen as (select distinct service, model, transport from rollups_1m where ${filterConditions(filter, sql`bucket`, [])})
+    sql`with seen as (select distinct service, model, transport from (${rollupSource(filter, { hours: true, columns: sql`service, model, transport` })}) r)
         select 'services' as dimension, service as value from seen
         union select 'models', model from seen
         union select 'transports', transport from seen`,

@@ -5,7 +5,8 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { queryRows } from '../rows';
-import { aggregateResponses, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
+import { HOUR_MS } from '../hourly-rollups';
+import { aggregateGroupings, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
 import { andConditions, dimensionConditions, filterConditions, percentileSource, RAW_RANGE_LIMIT_MS, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
 
 export interface OverviewPoint {
@@ -44,15 +45,29 @@ export interface Overview {
   series: OverviewPoint[];
 }
 
-const STEPS_SECONDS = [15, 60, 300, 900, 3600, 21_600, 86_400];
+/** Steps are whole minutes: inter-token percentiles come from per-minute histograms at every range. */
+const STEPS_SECONDS = [60, 300, 900, 3600, 21_600, 86_400];
 const MAX_POINTS = 200;
+/**
+ * From this range on, charts step by whole hours so that the series reads the hourly
+ * rollups: a day by the minute is 1,440 rows per key to fetch and merge, by the hour 24.
+ */
+export const HOURLY_STEPS_FROM_MS = 12 * HOUR_MS;
 
-/** The finest step that keeps a chart under MAX_POINTS; rollups are never finer than a minute. */
-export function stepFor(filter: DashboardFilter, source: PercentileSource = percentileSource(filter)): number {
+/** The finest step that keeps a chart under MAX_POINTS, in whole hours for long ranges. */
+export function stepFor(filter: DashboardFilter): number {
   const seconds = rangeSeconds(filter);
-  const candidates = source === 'rollups' ? STEPS_SECONDS.filter((s) => s >= 60) : STEPS_SECONDS;
+  const candidates = seconds * 1000 >= HOURLY_STEPS_FROM_MS ? STEPS_SECONDS.filter((s) => s % 3600 === 0) : STEPS_SECONDS;
   return candidates.find((step) => seconds / step <= MAX_POINTS) ?? candidates[candidates.length - 1];
 }
+
+/**
+ * A connection open longer than this before the range starts is not looked for: reading
+ * every connection ever opened before the range end is what made this series slow
+ * (bench/queries: 5–7 s at a week). Such a connection still counts while it carries
+ * responses in the last RAW_RANGE_LIMIT_MS.
+ */
+export const MAX_CONNECTION_LIFETIME_MS = 2 * HOUR_MS;
 
 /**
  * Distinct connections in use per step. The instrumentation reports a connection when it
@@ -60,29 +75,44 @@ export function stepFor(filter: DashboardFilter, source: PercentileSource = perc
  * (counted in the step they started), and reported connections count in every step their
  * lifetime overlaps. Connection rows carry service and transport but no model.
  *
- * Only the last RAW_RANGE_LIMIT_MS of responses are scanned, as for raw percentiles: an
- * unreported socket is a recent one, and a week of raw rows is what rollups exist to avoid.
+ * Reported connections are counted per (first step, last step) in SQL and spread over
+ * their steps here, so no step is joined to the connections. Only the last
+ * RAW_RANGE_LIMIT_MS of responses are scanned: an unreported socket is a recent one.
  */
-async function connectionsInUse(db: Db, filter: DashboardFilter, firstStep: number, stepSeconds: number): Promise<Map<number, number>> {
-  const recent = { ...filter, from: new Date(Math.max(filter.from.getTime(), filter.to.getTime() - RAW_RANGE_LIMIT_MS)) };
-  const step = sql`make_interval(secs => ${stepSeconds}::float8)`;
-  const to = sql`${filter.to.toISOString()}::timestamptz`;
-  const rows = await queryRows<{ time: number; connections: number }>(
-    db,
-    sql`select (extract(epoch from t) * 1000)::float8 as time, count(distinct connection_id)::float8 as connections
-        from (
-          select to_timestamp(floor(extract(epoch from start_time) / ${stepSeconds}::float8) * ${stepSeconds}::float8) as t, connection_id
-          from responses
+async function connectionsInUse(db: Db, filter: DashboardFilter, stepSeconds: number): Promise<Map<number, number>> {
+  const stepMs = stepSeconds * 1000;
+  const from = filter.from.getTime();
+  const to = filter.to.getTime();
+  const lookback = sql`${new Date(from - MAX_CONNECTION_LIFETIME_MS).toISOString()}::timestamptz`;
+  const toTs = sql`${filter.to.toISOString()}::timestamptz`;
+  const stepOf = (time: ReturnType<typeof sql>) => sql`(floor(extract(epoch from ${time}) * 1000 / ${stepMs}::float8) * ${stepMs}::float8)::float8`;
+  const dims = andConditions(dimensionConditions(filter, ['service', 'transport']));
+  const recent = { ...filter, from: new Date(Math.max(from, to - RAW_RANGE_LIMIT_MS)) };
+  const [reported, unreported] = await Promise.all([
+    queryRows<{ first: number; last: number; connections: number }>(
+      db,
+      sql`select ${stepOf(sql`greatest(opened_at, ${filter.from.toISOString()}::timestamptz)`)} as first,
+                 ${stepOf(sql`least(coalesce(closed_at, ${toTs}), ${toTs} - interval '1 millisecond')`)} as last,
+                 count(*)::float8 as connections
+          from connections
+          where opened_at >= ${lookback} and opened_at < ${toTs}
+            and (closed_at is null or closed_at >= ${filter.from.toISOString()}::timestamptz)${dims}
+          group by 1, 2`,
+    ),
+    queryRows<{ time: number; connections: number }>(
+      db,
+      sql`select ${stepOf(sql`start_time`)} as time, count(distinct connection_id)::float8 as connections
+          from responses r
           where ${filterConditions(recent, sql`start_time`)} and connection_id is not null
-          union all
-          select t, c.connection_id
-          from generate_series(${new Date(firstStep).toISOString()}::timestamptz, ${to}, ${step}) as t
-          join connections c on c.opened_at < least(t + ${step}, ${to}) and (c.closed_at is null or c.closed_at >= t)
-          ${andConditions(dimensionConditions(filter, ['service', 'transport']))}
-        ) used
-        group by t`,
-  );
-  return new Map(rows.map((row) => [Number(row.time), Number(row.connections)]));
+            and not exists (select 1 from connections c where c.connection_id = r.connection_id and c.opened_at >= ${lookback})
+          group by 1`,
+    ),
+  ]);
+  const counts = new Map<number, number>();
+  const add = (time: number, n: number) => counts.set(time, (counts.get(time) ?? 0) + n);
+  for (const row of reported) for (let time = Number(row.first); time <= Number(row.last); time += stepMs) add(time, Number(row.connections));
+  for (const row of unreported) add(Number(row.time), Number(row.connections));
+  return counts;
 }
 
 function tilesFrom(total: Aggregate | undefined, filter: DashboardFilter, connectionsInUse: number): OverviewTiles {
@@ -101,13 +131,12 @@ function tilesFrom(total: Aggregate | undefined, filter: DashboardFilter, connec
 }
 
 export async function overview(db: Db, filter: DashboardFilter, source: PercentileSource = percentileSource(filter)): Promise<Overview> {
-  const stepSeconds = stepFor(filter, source);
+  const stepSeconds = stepFor(filter);
   const stepMs = stepSeconds * 1000;
   const firstStep = Math.floor(filter.from.getTime() / stepMs) * stepMs;
-  const [steps, [total], connections] = await Promise.all([
-    aggregateResponses(db, filter, { by: ['time'], stepSeconds, source }),
-    aggregateResponses(db, filter, { source }),
-    connectionsInUse(db, filter, firstStep, stepSeconds),
+  const [[steps, [total]], connections] = await Promise.all([
+    aggregateGroupings(db, filter, [['time'], []], { stepSeconds, source }),
+    connectionsInUse(db, filter, stepSeconds),
   ]);
   const byTime = new Map(steps.map((step) => [step.time, step]));
   const series: OverviewPoint[] = [];

@@ -1,5 +1,5 @@
 import Link from 'next/link';
-import { EXPLORER_SORTS, exploreResponses, type ExplorerSort } from '@/db/queries/explorer';
+import { COUNT_LIMIT, EXPLORER_SORTS, exploreResponses, type ExplorerSort } from '@/db/queries/explorer';
 import { formatValue, transportName } from '@/lib/ui/format';
 import { param, withParams, type SearchParams } from '@/lib/ui/view-params';
 import { EmptyState } from '../../_components/empty-state';
@@ -40,6 +40,8 @@ export default async function ExplorerPage({ searchParams }: { searchParams: Pro
     page: Number(param(params, 'page') ?? 1) || 1,
   });
   const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
+  // Past a capped count, a full page is the only sign that another follows.
+  const hasNext = result.totalCapped ? result.rows.length === result.pageSize : result.page < pages;
   const query = withParams(params, {});
   return (
     <>
@@ -107,10 +109,13 @@ export default async function ExplorerPage({ searchParams }: { searchParams: Pro
           </table>
           <nav className="pager" aria-label="Pages">
             <span className="muted">
-              {result.total.toLocaleString('en-US')} responses · page {result.page} of {pages} · times in UTC
+              {result.totalCapped
+                ? `${COUNT_LIMIT.toLocaleString('en-US')}+ responses · page ${result.page} of ${(pages - 1).toLocaleString('en-US')}+`
+                : `${result.total.toLocaleString('en-US')} responses · page ${result.page} of ${pages}`}{' '}
+              · times in UTC
             </span>
             {result.page > 1 ? <Link href={withParams(params, { page: String(result.page - 1) })}>← Previous</Link> : null}
-            {result.page < pages ? <Link href={withParams(params, { page: String(result.page + 1) })}>Next →</Link> : null}
+            {hasNext ? <Link href={withParams(params, { page: String(result.page + 1) })}>Next →</Link> : null}
           </nav>
         </div>
       )}
