@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import { context, createContextKey, type Context } from '@opentelemetry/api';
+import { context, type Context } from '@opentelemetry/api';
 import { ConnectionTracker } from '../connection-tracker.ts';
 import { API, OUTCOME, TRANSPORT, type Outcome } from '../contract.ts';
 import type { ProtocolParser, Recorder, RequestInfo } from '../internal-types.ts';
@@ -11,11 +11,15 @@ import { ResponseTracker } from '../stream-tracker.ts';
 
 /** One fetch call, found again from undici's request object through diagnostics_channel. */
 interface FetchCall {
+  /** origin + path + query, as undici's request names them. */
+  readonly target: string;
   readonly calledAt: number;
   readonly parentContext: Context;
   sentAt: number;
   connection?: ConnectionTracker;
   reused: boolean;
+  /** undici's request for it was seen. */
+  claimed: boolean;
 }
 
 interface UndiciRequest {
@@ -118,13 +122,6 @@ class ObservedBody implements UnderlyingDefaultSource<Uint8Array> {
   };
 }
 
-/**
- * Carries a fetch call to undici's `request:create` when that is published after the call
- * returned (a redirect, a body read first): through the application's context manager, so
- * no AsyncLocalStorage of our own makes every promise in the process pay for a second store.
- */
-const FETCH_CALL = createContextKey('streamscope fetch call');
-
 const CHANNELS = {
   requestCreate: 'undici:request:create',
   beforeConnect: 'undici:client:beforeConnect',
@@ -155,8 +152,15 @@ function isEventStream(response: Response): boolean {
  * same chunks, unchanged.
  */
 export class FetchTransport {
-  /** The call whose `fetch` is running right now: undici publishes `request:create` inside it. */
+  /**
+   * A fetch call reaches undici's `request:create` without any context propagation (an
+   * AsyncLocalStorage, ours or the context manager's, would make every promise in the
+   * process pay a hook): undici publishes it synchronously inside `fetch`, where
+   * `currentCall` is set; should it come later, the oldest waiting call for the same target
+   * is taken. A redirect's new request matches neither and is timed from the call.
+   */
   private currentCall: FetchCall | undefined;
+  private readonly unclaimed = new Map<string, FetchCall[]>();
   private readonly requests = new WeakMap<object, FetchCall>();
   private readonly sockets = new WeakMap<Socket, ConnectionTracker>();
   /** Connect start times per host, oldest first: undici's `connected` does not say which attempt it ends. */
@@ -183,6 +187,7 @@ export class FetchTransport {
     this.originalFetch = undefined;
     this.instrumentedFetch = undefined;
     this.connecting.clear();
+    this.unclaimed.clear();
   }
 
   private subscriptions(): [string, (message: unknown) => void][] {
@@ -203,21 +208,27 @@ export class FetchTransport {
       const outer = this.currentCall;
       this.currentCall = call;
       try {
-        return context.with(call.parentContext.setValue(FETCH_CALL, call), send);
+        return send();
       } finally {
         this.currentCall = outer;
+        if (!call.claimed) this.waitForRequest(call);
       }
     };
+    const settled = (call: FetchCall) => this.stopWaiting(call);
     const onResponse = (response: Response, call: FetchCall, url: URL, init?: RequestInit) => this.onResponse(response, call, url, init);
     const onFailure = (call: FetchCall, url: URL, init: RequestInit | undefined, error: unknown) =>
       this.onFailure(call, url, init, error instanceof Error && error.name === 'AbortError' ? OUTCOME.ABORTED : OUTCOME.CONNECTION_LOST);
     return function fetch(this: unknown, input: Parameters<typeof globalThis.fetch>[0], init?: RequestInit): Promise<Response> {
       const url = target(input);
       if (!url || ignored(url)) return original.call(this, input, init);
-      const call: FetchCall = { calledAt: performance.now(), parentContext: context.active(), sentAt: -1, reused: false };
+      const call: FetchCall = { target: url.origin + url.pathname + url.search, calledAt: performance.now(), parentContext: context.active(), sentAt: -1, reused: false, claimed: false };
       return run(call, () => original.call(this, input, init)).then(
-        (response) => onResponse(response, call, url, init),
+        (response) => {
+          settled(call);
+          return onResponse(response, call, url, init);
+        },
         (error: unknown) => {
+          settled(call);
           onFailure(call, url, init, error);
           throw error;
         },
@@ -225,9 +236,27 @@ export class FetchTransport {
     } as typeof fetch;
   }
 
+  private waitForRequest(call: FetchCall): void {
+    const waiting = this.unclaimed.get(call.target);
+    if (waiting) waiting.push(call);
+    else this.unclaimed.set(call.target, [call]);
+  }
+
+  private stopWaiting(call: FetchCall): void {
+    if (call.claimed) return;
+    call.claimed = true;
+    const waiting = this.unclaimed.get(call.target);
+    const index = waiting?.indexOf(call) ?? -1;
+    if (index >= 0) waiting?.splice(index, 1);
+    if (waiting?.length === 0) this.unclaimed.delete(call.target);
+  }
+
   private readonly onRequestCreate = (message: unknown): void => {
-    const call = this.currentCall ?? (context.active().getValue(FETCH_CALL) as FetchCall | undefined);
-    if (call) this.requests.set((message as { request: UndiciRequest }).request, call);
+    const request = (message as { request: UndiciRequest }).request;
+    const call = this.currentCall ?? this.unclaimed.get(`${request.origin ?? ''}${request.path ?? ''}`)?.[0];
+    if (!call || call.claimed) return;
+    this.stopWaiting(call);
+    this.requests.set(request, call);
   };
 
   private readonly onBeforeConnect = (message: unknown): void => {
