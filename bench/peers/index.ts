@@ -212,6 +212,7 @@ const summary = selected.map((mode) => {
   };
 });
 const baseline = summary[0];
+const sdk = summary.find((s) => s.mode === 'sdk');
 /** `a` minus `b`, round by round (both ran in each round). */
 const pairedDifference = (a: number[], b: number[]) => a.map((value, round) => value - b[round]);
 const figures = summary.map((s) => ({
@@ -221,6 +222,8 @@ const figures = summary.map((s) => ({
   cpu_us_per_chunk_rounds: spread(s.perRound),
   added_cpu_us_per_chunk: round2(median(pairedDifference(s.perRound, baseline.perRound))),
   added_cpu_us_per_chunk_rounds: spread(pairedDifference(s.perRound, baseline.perRound)),
+  // What the package itself adds to the SDK it runs in (null for `none` and `sdk`).
+  added_over_sdk_cpu_us_per_chunk: sdk && s.mode !== 'none' && s.mode !== 'sdk' ? spread(pairedDifference(s.perRound, sdk.perRound)) : null,
   // A saturated client streams 1e6 / (CPU µs per chunk) chunks per CPU-second.
   chunks_per_cpu_second: Math.round(1e6 / s.cpuUsPerChunk),
   throughput_loss_percent: round2((1 - baseline.cpuUsPerChunk / s.cpuUsPerChunk) * 100),
@@ -236,7 +239,7 @@ const figures = summary.map((s) => ({
 const streamscope = summary.find((s) => s.mode === 'streamscope');
 /** Streamscope's CPU per chunk minus each peer's, round by round: negative means Streamscope costs less. */
 const streamscopeVsPeers = streamscope
-  ? Object.fromEntries(summary.filter((s) => s.mode !== 'none' && s.mode !== 'streamscope').map((peer) => {
+  ? Object.fromEntries(summary.filter((s) => !['none', 'sdk', 'streamscope'].includes(s.mode)).map((peer) => {
       const difference = pairedDifference(streamscope.perRound, peer.perRound);
       return [peer.mode, { ...spread(difference), rounds_streamscope_cheaper: difference.filter((d) => d < 0).length, rounds: difference.length }];
     }))
@@ -251,11 +254,16 @@ console.log(`${pad('mode', 15)}${pad('CPU µs/chunk', 14)}${pad('added µs', 10)
 for (const f of figures) {
   console.log(`${pad(f.mode, 15)}${pad(f.cpu_us_per_chunk, 14)}${pad(f.mode === 'none' ? '—' : f.added_cpu_us_per_chunk, 10)}${pad(f.chunks_per_cpu_second, 14)}${pad(f.mode === 'none' ? '—' : f.throughput_loss_percent, 8)}${pad(f.ttft_error_ms_p50, 14)}${pad(f.ttft_error_ms_p99, 9)}${f.mode === 'none' ? '(the application\'s own view)' : `${f.ttft_coverage_percent} %`}`);
 }
+for (const f of figures) {
+  const r = f.added_cpu_us_per_chunk_rounds;
+  const overSdk = f.added_over_sdk_cpu_us_per_chunk;
+  if (f.mode !== 'none') console.log(`${pad(f.mode, 15)}added µs/chunk per round: median ${r.median}, range ${r.min} … ${r.max}${overSdk ? `; over the SDK alone: median ${overSdk.median}, range ${overSdk.min} … ${overSdk.max}` : ''}`);
+}
 for (const [peer, d] of Object.entries(streamscopeVsPeers)) {
   console.log(`streamscope − ${pad(peer, 14)} µs/chunk per round: median ${d.median}, range ${d.min} … ${d.max}; cheaper in ${d.rounds_streamscope_cheaper}/${d.rounds} rounds`);
 }
 console.log(`\n${pad('package', 46)}${pad('TTFT', 6)}${pad('ITL', 13)}${pad('timeline', 10)}${pad('connection', 12)}WebSocket mode`);
-for (const f of figures.slice(1)) {
+for (const f of figures.filter((f) => f.mode !== 'none' && f.mode !== 'sdk')) {
   const c = f.capabilities;
   console.log(`${pad(f.package, 46)}${pad(yes(c.ttft), 6)}${pad(c.interTokenLatency, 13)}${pad(yes(c.perTokenTimeline), 10)}${pad(yes(c.connectionOverhead), 12)}${yes(c.websocketMode)}`);
 }

@@ -20,10 +20,16 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 
 export const PEERS = ['openllmetry', 'openinference', 'openlit'] as const;
 export type Peer = (typeof PEERS)[number];
-export const MODES = ['none', 'streamscope', ...PEERS] as const;
+/**
+ * `sdk`: the OpenTelemetry SDK every other mode starts (a registered tracer provider with
+ * its AsyncLocalStorage context manager and the OTLP exporter) and no instrumentation, so
+ * what each package adds on top of it can be told from what the SDK costs on its own.
+ */
+export const MODES = ['none', 'sdk', 'streamscope', ...PEERS] as const;
 export type Mode = (typeof MODES)[number];
 
 export const PACKAGE_OF: Record<Exclude<Mode, 'none'>, string> = {
+  sdk: '@opentelemetry/sdk-trace-node alone',
   streamscope: '@streamscope/instrumentation',
   openllmetry: '@traceloop/instrumentation-openai',
   openinference: '@arizeai/openinference-instrumentation-openai',
@@ -57,6 +63,7 @@ export async function instrument(mode: Mode, otlpUrl: string, serviceName: strin
   });
   // A registered provider gives the packages' spans the async-hooks context manager they expect.
   provider.register();
+  if (mode === 'sdk') return { OpenAI: openaiModule.OpenAI, flush: () => provider.forceFlush(), shutdown: () => provider.shutdown() };
   const instrumentation = await createInstrumentation(mode);
   instrumentation.setTracerProvider(provider);
   instrumentation.enable();
