@@ -43,7 +43,7 @@ import type { WorkerResult, WorkerTask } from './worker';
 const SMOKE = process.argv.includes('--smoke');
 const ROUNDS = Number(process.env.ROUNDS ?? (SMOKE ? 1 : 7));
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? (SMOKE ? 4 : 16));
-const BURST_RESPONSES = Number(process.env.BURST_RESPONSES ?? (SMOKE ? 16 : 120));
+const BURST_RESPONSES = Number(process.env.BURST_RESPONSES ?? (SMOKE ? 16 : 240));
 const PACED_RESPONSES = Number(process.env.PACED_RESPONSES ?? (SMOKE ? 16 : 64));
 const WARMUP_RESPONSES = SMOKE ? 4 : 32;
 const WEBSOCKET_RESPONSES = 2;
