@@ -43,3 +43,11 @@ export class QueueFullError extends Error {
     this.name = 'QueueFullError';
   }
 }
+
+/** The thread decoding the request stopped before answering; the same request may succeed when sent again (503). */
+export class PrepareUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PrepareUnavailableError';
+  }
+}

@@ -13,13 +13,14 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { Store } from '../db/client';
 import { createApiKeyVerifier, type ApiKeyVerifierOptions } from '../lib/api-keys/index';
-import { describeRejections, prepareBatch } from './batch';
+import { describeRejections } from './batch';
 import { encodeExportMetricsResponse, handleMetricsExport, METRICS_PATH } from './metrics/index';
 import { PROMETHEUS_CONTENT_TYPE, PROMETHEUS_PATH, renderPrometheusMetrics } from './prometheus/index';
-import { QueueFullError, RequestError, WriteUnavailableError } from './errors';
+import { PrepareUnavailableError, QueueFullError, RequestError, WriteUnavailableError } from './errors';
 import type { OtlpEncoding } from './otlp/decode';
 import { CONTENT_TYPE, encodeExportTraceResponse, encodeStatus } from './otlp/encode';
 import { guardPostgresJsNullSocketWrite } from './postgres-js-guard';
+import { createPreparePool, defaultPrepareWorkers } from './prepare-pool';
 import { readBody } from './read-body';
 import { withTimeout } from './with-timeout';
 import { createWriteQueue, DEFAULT_MAX_ROWS_PER_WRITE, DEFAULT_QUEUE_BYTES, DEFAULT_WRITE_TIMEOUT_MS, type QueueDepth } from './write-queue';
@@ -39,6 +40,11 @@ export interface CollectorOptions {
   maxRowsPerWrite?: number;
   /** A write not committed by then is answered 503 (it may still commit; retries are idempotent). */
   writeTimeoutMs?: number;
+  /**
+   * Worker threads decoding and translating requests (STREAMSCOPE_DECODE_WORKERS, default
+   * one per core but one, at least one); 0 decodes on the event loop.
+   */
+  decodeWorkers?: number;
   /**
    * Ingest API keys: required once any active key exists, or always with `requireKey`
    * (default from STREAMSCOPE_REQUIRE_API_KEY=true).
@@ -114,7 +120,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   if (store.driver === 'postgres') guardPostgresJsNullSocketWrite();
   const queue = createWriteQueue({
     store,
-    maxBytes: options.queueBytes ?? queueBytesFromEnv(),
+    maxBytes: options.queueBytes ?? wholeNumberFromEnv('STREAMSCOPE_QUEUE_BYTES', () => DEFAULT_QUEUE_BYTES, 1, 'a positive number of bytes'),
     writers: options.writers ?? (store.driver === 'postgres' ? POSTGRES_WRITERS : 1),
     maxRowsPerWrite: options.maxRowsPerWrite ?? DEFAULT_MAX_ROWS_PER_WRITE,
     writeTimeoutMs: options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
@@ -123,6 +129,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       stats.responsesInserted += written.responsesInserted;
       stats.connectionsInserted += written.connectionsInserted;
     },
+  });
+  const pool = createPreparePool({
+    size: options.decodeWorkers
+      ?? wholeNumberFromEnv('STREAMSCOPE_DECODE_WORKERS', defaultPrepareWorkers, 0, 'a number of threads (0 decodes on the event loop)'),
   });
 
   async function exportTraces(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -139,7 +149,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         throw new QueueFullError(queue.depth().bytes, queue.depth().maxBytes);
       }
       const body = await readBody(req, maxBodyBytes);
-      const batch = prepareBatch(body, encoding);
+      const batch = await pool.prepare(body, encoding);
       stats.spansReceived += batch.received;
       stats.spansRejected += batch.rejected.length;
       // A request none of whose spans could be stored is bad input as a whole, and a
@@ -234,13 +244,19 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     route(req, res).catch((error: unknown) => replyError(res, error));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // A port already in use must not leave the decoding threads keeping the process alive.
+    await pool.close();
+    throw error;
+  }
   const bound = (server.address() as AddressInfo).port;
   return {
     port: bound,
@@ -252,17 +268,19 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
       });
+      await pool.close();
       // last_used_at is a convenience: a database already gone must not fail the shutdown.
       await keys.close().catch(() => undefined);
     },
   };
 }
 
-function queueBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.STREAMSCOPE_QUEUE_BYTES;
-  if (raw === undefined || raw === '') return DEFAULT_QUEUE_BYTES;
+/** A whole number of at least `minimum` from the environment, or `fallback` when unset. */
+function wholeNumberFromEnv(name: string, fallback: () => number, minimum: number, meaning: string): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback();
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`STREAMSCOPE_QUEUE_BYTES=${raw} is not a positive number of bytes`);
+  if (!Number.isSafeInteger(value) || value < minimum) throw new Error(`${name}=${raw} is not ${meaning}`);
   return value;
 }
 
@@ -290,7 +308,7 @@ function encodingOf(contentType: string | undefined): OtlpEncoding {
 function replyError(res: ServerResponse, error: unknown, encoding: OtlpEncoding = 'json'): void {
   let status: number;
   if (error instanceof RequestError) status = error.status;
-  else if (error instanceof WriteUnavailableError) status = 503;
+  else if (error instanceof WriteUnavailableError || error instanceof PrepareUnavailableError) status = 503;
   else if (error instanceof QueueFullError) status = 429;
   else status = 500;
   if (status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
