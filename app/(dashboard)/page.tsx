@@ -1,3 +1,4 @@
+import { RELATIVE_ACCURACY } from '@/db/histogram';
 import { overview } from '@/db/queries/overview';
 import type { SearchParams } from '@/lib/ui/view-params';
 import { FiringBanner } from '../_components/alerts/firing-banner';
@@ -14,7 +15,10 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   const { filter } = dashboard.view;
   const data = await overview(dashboard.db, filter);
   const { tiles } = data;
-  const source = data.source === 'raw' ? 'exact, from raw rows' : 'from per-minute rollups, within 1 %';
+  const accuracy = `within ${RELATIVE_ACCURACY * 100} %`;
+  const source = data.source === 'raw'
+    ? `TTFT and end-to-end exact, from raw rows; inter-token from per-minute histograms, ${accuracy}`
+    : `from hourly and per-minute rollups, ${accuracy}`;
   return (
     <>
       <ViewHeader title="Overview" subtitle={`Percentiles ${source}; one point per ${data.stepSeconds} s.`} dashboard={dashboard} />

@@ -1,6 +1,7 @@
 /*
  * Loads a large synthetic history fast: responses and connections by COPY, and the
- * per-minute rollups the collector would have written for exactly those rows.
+ * per-minute rollups the collector would have written for exactly those rows, then the
+ * hourly rollups the maintenance job makes of them.
  *
  * Traffic follows a daily cycle (0.5× to 1.5× the mean rate). Each minute holds the first
  * n rows of one fixed sequence of synthetic responses, n taken from a few levels: so the
@@ -10,6 +11,7 @@
  */
 import type { Store } from '../../db/client';
 import { CONNECTION_COLUMNS, computeRollups, mergeRollups, RESPONSE_COLUMNS, type RollupAccumulator } from '../../db/ingest';
+import { rollUpHours } from '../../db/hourly-rollups';
 import { DAY_MS, ensurePartitions } from '../../db/partitions';
 import type { NewConnectionRow, NewResponseRow } from '../../db/schema';
 import { copyInto, copyText } from '../support/copy';
@@ -38,6 +40,9 @@ export interface Dataset {
   responses: number;
   connections: number;
   rollupRows: number;
+  /** Hours the maintenance job rolled up from those minutes (all but the hour in progress). */
+  hourlyRollups: number;
+  hourlyRollupSeconds: number;
   from: Date;
   to: Date;
   /** A few stored responses for point lookups: ids a user would search for. */
@@ -186,11 +191,16 @@ export async function loadDataset(store: Store, options: DatasetOptions): Promis
       pending = [];
     }
   }
+  const rollupStarted = performance.now();
+  const { hours } = await rollUpHours(store, { now: new Date(end) });
+  const hourlyRollupSeconds = (performance.now() - rollupStarted) / 1000;
   const sampleMinutes = [0.1, 0.5, 0.9, 0.99].map((f) => Math.floor(minutes * f));
   return {
     responses: loaded,
     connections: connectionCount,
     rollupRows,
+    hourlyRollups: hours.length,
+    hourlyRollupSeconds,
     from: new Date(start),
     to: new Date(end),
     samples: sampleMinutes.map((m) => {

@@ -7,7 +7,7 @@ import type { Db } from '../client';
 import { queryRows } from '../rows';
 import { HOUR_MS } from '../hourly-rollups';
 import { aggregateGroupings, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
-import { andConditions, dimensionConditions, filterConditions, percentileSource, RAW_RANGE_LIMIT_MS, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { andConditions, dimensionConditions, filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
 
 export interface OverviewPoint {
   /** Start of the step, epoch ms. */
@@ -65,9 +65,14 @@ export function stepFor(filter: DashboardFilter): number {
  * A connection open longer than this before the range starts is not looked for: reading
  * every connection ever opened before the range end is what made this series slow
  * (bench/queries: 5–7 s at a week). Such a connection still counts while it carries
- * responses in the last RAW_RANGE_LIMIT_MS.
+ * responses in the last UNREPORTED_WINDOW_MS.
  */
 export const MAX_CONNECTION_LIFETIME_MS = 2 * HOUR_MS;
+/**
+ * How far back responses stand in for connections not reported yet (still open). Every
+ * response of the window is read, so it is kept short: an hour is 60 k rows at 10 M a week.
+ */
+export const UNREPORTED_WINDOW_MS = 15 * 60_000;
 
 /**
  * Distinct connections in use per step. The instrumentation reports a connection when it
@@ -77,7 +82,7 @@ export const MAX_CONNECTION_LIFETIME_MS = 2 * HOUR_MS;
  *
  * Reported connections are counted per (first step, last step) in SQL and spread over
  * their steps here, so no step is joined to the connections. Only the last
- * RAW_RANGE_LIMIT_MS of responses are scanned: an unreported socket is a recent one.
+ * UNREPORTED_WINDOW_MS of responses are scanned: an unreported socket is a recent one.
  */
 async function connectionsInUse(db: Db, filter: DashboardFilter, stepSeconds: number): Promise<Map<number, number>> {
   const stepMs = stepSeconds * 1000;
@@ -87,7 +92,7 @@ async function connectionsInUse(db: Db, filter: DashboardFilter, stepSeconds: nu
   const toTs = sql`${filter.to.toISOString()}::timestamptz`;
   const stepOf = (time: ReturnType<typeof sql>) => sql`(floor(extract(epoch from ${time}) * 1000 / ${stepMs}::float8) * ${stepMs}::float8)::float8`;
   const dims = andConditions(dimensionConditions(filter, ['service', 'transport']));
-  const recent = { ...filter, from: new Date(Math.max(from, to - RAW_RANGE_LIMIT_MS)) };
+  const recent = { ...filter, from: new Date(Math.max(from, to - UNREPORTED_WINDOW_MS)) };
   const [reported, unreported] = await Promise.all([
     queryRows<{ first: number; last: number; connections: number }>(
       db,
@@ -101,11 +106,14 @@ async function connectionsInUse(db: Db, filter: DashboardFilter, stepSeconds: nu
     ),
     queryRows<{ time: number; connections: number }>(
       db,
-      sql`select ${stepOf(sql`start_time`)} as time, count(distinct connection_id)::float8 as connections
-          from responses r
-          where ${filterConditions(recent, sql`start_time`)} and connection_id is not null
-            and not exists (select 1 from connections c where c.connection_id = r.connection_id and c.opened_at >= ${lookback})
-          group by 1`,
+      sql`select time, count(*)::float8 as connections
+          from (
+            select distinct ${stepOf(sql`start_time`)} as time, connection_id
+            from responses
+            where ${filterConditions(recent, sql`start_time`)} and connection_id is not null
+          ) used
+          where not exists (select 1 from connections c where c.connection_id = used.connection_id and c.opened_at >= ${lookback})
+          group by time`,
     ),
   ]);
   const counts = new Map<number, number>();

@@ -3,17 +3,19 @@
  * rolled them, the ragged ends (and any hour not rolled yet) from rollups_1m. Rows come
  * back unmerged and are merged here, in JavaScript: the SQL aggregate streamscope_hist_sum
  * rebuilds a jsonb value for every row it adds (bench/queries: 30.9 s for a week of
- * minutes, against 95–119 ms fetched by the hour and merged here).
+ * minutes, against 95–119 ms fetched by the hour and merged here). Histograms travel as
+ * text and are parsed with JSON.parse: half the CPU of letting the driver parse jsonb.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { HOUR_MS } from '../hourly-rollups';
-import { mergeHistograms } from '../histogram';
 import { queryRows } from '../rows';
-import type { HistogramBuckets } from '../schema';
 import { dimensionConditions, andConditions, type DashboardFilter } from './filter';
 
-export interface RollupRecord {
+/** Bucket key to count, as histogramQuantiles reads them once converted. */
+export type Counts = Map<number, number>;
+
+export interface RollupSums {
   /** Start of the minute or hour, epoch ms. */
   bucket: number;
   model: string;
@@ -27,9 +29,20 @@ export interface RollupRecord {
   generationSeconds: number;
   connectionResponses: number;
   reusedResponses: number;
-  ttftHist: HistogramBuckets;
-  itlHist: HistogramBuckets;
-  durationHist: HistogramBuckets;
+}
+
+/** One stored row; its histograms still in jsonb's text form. */
+export interface RollupRecord extends RollupSums {
+  ttftHist: string;
+  itlHist: string;
+  durationHist: string;
+}
+
+/** Records merged: counters summed, histograms added up. */
+export interface RollupGroup extends RollupSums {
+  ttftHist: Counts;
+  itlHist: Counts;
+  durationHist: Counts;
 }
 
 const COLUMNS = sql.raw(`(extract(epoch from bucket) * 1000)::float8 as bucket, model, transport,
@@ -37,7 +50,7 @@ const COLUMNS = sql.raw(`(extract(epoch from bucket) * 1000)::float8 as bucket, 
   output_tokens::float8 as output_tokens, (bytes_sent + bytes_received)::float8 as bytes,
   generation_tokens::float8 as generation_tokens, generation_seconds,
   connection_responses::float8 as connection_responses, reused_responses::float8 as reused_responses,
-  ttft_hist, itl_hist, duration_hist`);
+  ttft_hist::text as ttft_hist, itl_hist::text as itl_hist, duration_hist::text as duration_hist`);
 
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
 
@@ -76,9 +89,9 @@ interface SourceRow extends Record<string, unknown> {
   generation_seconds: number;
   connection_responses: number;
   reused_responses: number;
-  ttft_hist: HistogramBuckets;
-  itl_hist: HistogramBuckets;
-  duration_hist: HistogramBuckets;
+  ttft_hist: string;
+  itl_hist: string;
+  duration_hist: string;
 }
 
 export async function readRollups(db: Db, filter: DashboardFilter, options: { hours: boolean }): Promise<RollupRecord[]> {
@@ -106,18 +119,54 @@ const SUMMED_FIELDS = ['responses', 'errors', 'inputTokens', 'outputTokens', 'by
   'connectionResponses', 'reusedResponses'] as const;
 const HISTOGRAM_FIELDS = ['ttftHist', 'itlHist', 'durationHist'] as const;
 
-/** Merges records by `keyOf`: counters add, histograms merge; the first record's bucket, model and transport stand for the group. */
-export function mergeRecords(records: readonly RollupRecord[], keyOf: (record: RollupRecord) => string): Map<string, RollupRecord> {
-  const groups = new Map<string, RollupRecord>();
+/**
+ * Merges records (or groups) by `keyOf`: counters add, histograms add up; the first
+ * member's bucket, model and transport stand for the group.
+ */
+export function mergeRecords(records: readonly (RollupRecord | RollupGroup)[], keyOf: (record: RollupSums) => string): Map<string, RollupGroup> {
+  const groups = new Map<string, RollupGroup>();
   for (const record of records) {
     const key = keyOf(record);
-    const group = groups.get(key);
+    let group = groups.get(key);
     if (!group) {
-      groups.set(key, { ...record, ttftHist: { ...record.ttftHist }, itlHist: { ...record.itlHist }, durationHist: { ...record.durationHist } });
-      continue;
+      group = { ...record, ...Object.fromEntries(SUMMED_FIELDS.map((field) => [field, 0])), ttftHist: new Map(), itlHist: new Map(), durationHist: new Map() };
+      groups.set(key, group);
     }
     for (const field of SUMMED_FIELDS) group[field] += record[field];
-    for (const field of HISTOGRAM_FIELDS) mergeHistograms(group[field], record[field]);
+    for (const field of HISTOGRAM_FIELDS) addCounts(group[field], record[field]);
   }
   return groups;
+}
+
+/**
+ * Adds a histogram's counts into `target`. A stored one is read straight from jsonb's text
+ * form ({"key": count, ...}, integer keys and counts) one character at a time: parsing
+ * thousands of rows into objects first, or slicing out every number, cost several times
+ * the merge itself (bench/queries).
+ */
+function addCounts(target: Counts, source: string | Counts): void {
+  if (typeof source !== 'string') {
+    for (const [key, n] of source) target.set(key, (target.get(key) ?? 0) + n);
+    return;
+  }
+  const QUOTE = 34;
+  const MINUS = 45;
+  const ZERO = 48;
+  const NINE = 57;
+  let i = source.indexOf('"');
+  while (i !== -1) {
+    let c = source.charCodeAt(++i);
+    const negative = c === MINUS;
+    if (negative) c = source.charCodeAt(++i);
+    let key = 0;
+    for (; c !== QUOTE; c = source.charCodeAt(++i)) key = key * 10 + (c - ZERO);
+    // Past the closing quote, the colon and the space to the count.
+    do c = source.charCodeAt(++i);
+    while (c < ZERO || c > NINE);
+    let n = 0;
+    for (; c >= ZERO && c <= NINE; c = source.charCodeAt(++i)) n = n * 10 + (c - ZERO);
+    const k = negative ? -key : key;
+    target.set(k, (target.get(k) ?? 0) + n);
+    i = source.indexOf('"', i);
+  }
 }

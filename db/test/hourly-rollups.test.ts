@@ -5,7 +5,7 @@ import { openStore, type Store } from '../client';
 import { HOUR_MS, rollUpHours } from '../hourly-rollups';
 import { writeBatch } from '../ingest';
 import { aggregateGroupings, type Aggregate } from '../queries/aggregate';
-import { mergeRecords, readRollups, type RollupRecord } from '../queries/rollup-rows';
+import { mergeRecords, readRollups, type RollupGroup, type RollupSums } from '../queries/rollup-rows';
 import { applyRetention } from '../retention';
 import { queryRows } from '../rows';
 import { syntheticResponse } from '../../bench/support/workload';
@@ -20,11 +20,11 @@ function spread(first: number, count: number, from: number, spanMs: number) {
   return Array.from({ length: count }, (_, i) => syntheticResponse(first + i, new Date(from + Math.floor((i * spanMs) / count)), 5));
 }
 
-const hourKey = (r: RollupRecord) => `${Math.floor(r.bucket / HOUR_MS) * HOUR_MS}\u0000${r.model}\u0000${r.transport}`;
+const hourKey = (r: RollupSums) => `${Math.floor(r.bucket / HOUR_MS) * HOUR_MS}\u0000${r.model}\u0000${r.transport}`;
 const wide = { from: new Date(HOUR - 24 * HOUR_MS), to: LATER };
 
 /** The hourly rows (once every hour is rolled, a wide range reads no minute) and the merge of each hour's minutes, keyed alike. */
-async function hoursAndTheirMinutes(store: Store): Promise<{ hours: Map<string, RollupRecord>; minutes: Map<string, RollupRecord> }> {
+async function hoursAndTheirMinutes(store: Store): Promise<{ hours: Map<string, RollupGroup>; minutes: Map<string, RollupGroup> }> {
   return {
     hours: mergeRecords(await readRollups(store.db, wide, { hours: true }), hourKey),
     minutes: mergeRecords(await readRollups(store.db, wide, { hours: false }), hourKey),
@@ -44,9 +44,9 @@ async function assertHoursEqualTheirMinutes(store: Store): Promise<void> {
 }
 
 /** The hour of the group; histograms compared by their counts, whatever the key order. */
-function normalise<T extends Partial<RollupRecord>>(record: T): T {
-  const sorted = (h: Record<string, number> | undefined) => h && Object.fromEntries(Object.entries(h).map(([k, n]) => [k, Number(n)]).sort());
-  return { ...record, bucket: Math.floor(record.bucket! / HOUR_MS) * HOUR_MS, ttftHist: sorted(record.ttftHist), itlHist: sorted(record.itlHist), durationHist: sorted(record.durationHist) };
+function normalise(group: Omit<RollupGroup, 'generationSeconds'>) {
+  const sorted = (counts: Map<number, number>) => [...counts].sort((a, b) => a[0] - b[0]);
+  return { ...group, bucket: Math.floor(group.bucket / HOUR_MS) * HOUR_MS, ttftHist: sorted(group.ttftHist), itlHist: sorted(group.itlHist), durationHist: sorted(group.durationHist) };
 }
 
 const withoutFloatSums = (groups: Aggregate[][]) =>

@@ -1,0 +1,2 @@
+DROP INDEX "connections_opened_at_idx";--> statement-breakpoint
+CREATE INDEX "connections_opened_at_cover_idx" ON "connections" USING btree ("opened_at","closed_at","service","transport","dns_ms","tcp_ms","tls_ms","connect_ms","upgrade_ms","responses");
