@@ -80,8 +80,11 @@ export const responses = pgTable(
     // serves only under the C collation, and databases are often created with another.
     index('responses_response_id_idx').on(t.responseId.op('text_pattern_ops')),
     index('responses_trace_id_prefix_idx').on(t.traceId.op('text_pattern_ops')),
-    // Errors are ~1 % of responses: the explorer's error filter reads only them.
+    // Errors are ~1 % of responses: the explorer's error filter reads only them, newest
+    // first or slowest first (its order by TTFT, so a page reads 50 entries, not every
+    // error of the range).
     index('responses_errors_time_idx').on(t.startTime).where(sql`status = 'error'`),
+    index('responses_errors_ttft_idx').on(t.ttftMs.desc().nullsLast(), t.startTime.desc().nullsFirst(), t.spanId).where(sql`status = 'error'`),
     index('responses_connection_idx').on(t.connectionId),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "responses_errors_ttft_idx" ON "responses" USING btree ("ttft_ms" DESC NULLS LAST,"start_time" DESC NULLS FIRST,"span_id") WHERE status = 'error';
