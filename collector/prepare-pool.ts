@@ -20,8 +20,29 @@ export interface PrepareTask {
   encoding: OtlpEncoding;
 }
 
+type ResponseRow = PreparedBatch['responses'][number];
+
+/**
+ * A prepared batch as it crosses between threads: token offsets as Int32Array (translation
+ * has checked they fit), which structured clone copies as one block rather than number by
+ * number — half the cost of the crossing, on both threads.
+ */
+export interface WireBatch extends Omit<PreparedBatch, 'responses'> {
+  responses: (Omit<ResponseRow, 'tokenOffsetsUs'> & { tokenOffsetsUs: Int32Array | null | undefined })[];
+}
+
+export function toWire(batch: PreparedBatch): WireBatch {
+  const responses = batch.responses.map((row) => ({ ...row, tokenOffsetsUs: row.tokenOffsetsUs && Int32Array.from(row.tokenOffsetsUs) }));
+  return { ...batch, responses };
+}
+
+function fromWire(batch: WireBatch): PreparedBatch {
+  for (const row of batch.responses) (row as ResponseRow).tokenOffsetsUs = row.tokenOffsetsUs && Array.from(row.tokenOffsetsUs);
+  return batch as PreparedBatch;
+}
+
 export type PrepareReply =
-  | { id: number; batch: PreparedBatch }
+  | { id: number; batch: WireBatch }
   | { id: number; requestError: { status: RequestError['status']; message: string } }
   /** Not the request's fault: an exception the worker did not expect. */
   | { id: number; failure: string };
@@ -76,7 +97,7 @@ export function createPreparePool({ size, workerUrl = WORKER_URL }: PreparePoolO
       const pending = thread.pending.get(reply.id);
       if (!pending) return;
       thread.pending.delete(reply.id);
-      if ('batch' in reply) pending.resolve(reply.batch);
+      if ('batch' in reply) pending.resolve(fromWire(reply.batch));
       else if ('requestError' in reply) pending.reject(new RequestError(reply.requestError.status, reply.requestError.message));
       else pending.reject(new Error(`preparing the request failed: ${reply.failure}`));
     });

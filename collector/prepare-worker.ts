@@ -5,11 +5,11 @@
  */
 import { prepareBatch } from './batch';
 import { RequestError } from './errors';
-import type { PrepareReply, PrepareTask } from './prepare-pool';
+import { toWire, type PrepareReply, type PrepareTask } from './prepare-pool';
 
 export function answer({ id, body, encoding }: PrepareTask): PrepareReply {
   try {
-    return { id, batch: prepareBatch(body, encoding) };
+    return { id, batch: toWire(prepareBatch(body, encoding)) };
   } catch (error) {
     return error instanceof RequestError
       ? { id, requestError: { status: error.status, message: error.message } }

@@ -7,14 +7,16 @@
  * Phases, each on a freshly emptied table:
  *   1. collector → Postgres: a load client (child process) keeps `concurrency` OTLP
  *      protobuf requests of 512 response spans (100 token offsets each) in flight;
- *      committed responses/s, ack latency, collector RSS.
+ *      committed responses/s, ack latency, collector RSS. Then the same collector
+ *      decoding on its event loop (STREAMSCOPE_DECODE_WORKERS=0), side by side.
  *   2. ceiling: the same rows COPYed straight into the same table by postgres-js (one and
  *      two streams); the collector's figure as a fraction of the best.
  *   3. the official path: BatchSpanProcessor + OTLPTraceExporter (protobuf) pipelines.
  *   4. two collector processes on the database, requests spread over both and every 10th
  *      sent to both: nothing lost, nothing stored twice, rollups equal to those computed
  *      from the raw rows (the run fails otherwise).
- *   5. collector → PGlite (the embedded default), same load.
+ *   5. collector → PGlite (the embedded default), same load; again decoding on the event
+ *      loop, which PGlite shares.
  * The collector runs in this process; its RSS is this process's.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -26,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { startCollector } from '../../collector';
 import { decodeTraceRequest } from '../../collector/otlp/decode';
+import { defaultPrepareWorkers } from '../../collector/prepare-pool';
 import { translateSpans } from '../../collector/translate';
 import { openStore, type Store } from '../../db/client';
 import { RESPONSE_COLUMNS } from '../../db/ingest';
@@ -55,6 +58,8 @@ const CLIENT = fileURLToPath(new URL('./client.ts', import.meta.url));
 const COLLECTOR_PROCESS = fileURLToPath(new URL('./collector-process.ts', import.meta.url));
 /** In the two-collector phase, every n-th request is delivered to both collectors. */
 const DUPLICATE_EVERY = 10;
+/** What the measured collectors run with by default (STREAMSCOPE_DECODE_WORKERS or one per core but one). */
+const DECODE_WORKERS = process.env.STREAMSCOPE_DECODE_WORKERS ? Number(process.env.STREAMSCOPE_DECODE_WORKERS) : defaultPrepareWorkers();
 
 interface PhaseResult {
   responsesPerSecond: number;
@@ -99,8 +104,8 @@ function startClient(command: ClientCommand): { child: ChildProcess; next: (type
  * Runs a collector on `store` under the client's load and measures the window. Committed
  * responses are counted in the database, so collectors in other processes count too.
  */
-async function measureCollector(store: Store, command: CommandWithoutUrl): Promise<PhaseResult> {
-  const collector = await startCollector({ store, port: 0 });
+async function measureCollector(store: Store, command: CommandWithoutUrl, decodeWorkers?: number): Promise<PhaseResult> {
+  const collector = await startCollector({ store, port: 0, decodeWorkers });
   const client = startClient({ ...command, url: collector.url } as ClientCommand);
   try {
     await client.next('ready');
@@ -194,6 +199,11 @@ async function emptyTables(store: Store): Promise<void> {
   await store.db.execute(sql`truncate responses, connections, rollups_1m`);
 }
 
+async function expectRollupsCountRawRows(store: Store): Promise<void> {
+  const { raw, rolled } = await counts(store);
+  if (rolled !== raw) throw new Error(`rollups count ${rolled} responses, raw rows ${raw}`);
+}
+
 async function counts(store: Store): Promise<{ raw: number; rolled: number }> {
   const [row] = await queryRows<{ raw: number; rolled: number }>(store.db, sql`
     select (select count(*)::int from responses) as raw, (select coalesce(sum(responses), 0)::int from rollups_1m) as rolled`);
@@ -218,8 +228,12 @@ async function main(): Promise<void> {
 
     console.error(`collector → Postgres ${version}: ${SECONDS} s, ${CONCURRENCY} requests in flight…`);
     const postgres = await measureCollector(store, { mode: 'replay', run: 1, ...load });
-    const afterPostgres = await counts(store);
-    if (afterPostgres.rolled !== afterPostgres.raw) throw new Error(`rollups count ${afterPostgres.rolled} responses, raw rows ${afterPostgres.raw}`);
+    await expectRollupsCountRawRows(store);
+
+    console.error('collector → Postgres, decoding on the event loop…');
+    await emptyTables(store);
+    const postgresEventLoop = await measureCollector(store, { mode: 'replay', run: 5, ...load, seconds: SIDE_SECONDS }, 0);
+    await expectRollupsCountRawRows(store);
 
     console.error('COPY ceiling…');
     await emptyTables(store);
@@ -248,9 +262,14 @@ async function main(): Promise<void> {
     console.error('collector → PGlite…');
     const pglite = await openStore({ dataDir: pgliteDir });
     let embedded: PhaseResult;
+    let embeddedEventLoop: PhaseResult;
     try {
       await prepare(pglite);
       embedded = await measureCollector(pglite, { mode: 'replay', run: 3, ...load, seconds: SIDE_SECONDS });
+      await expectRollupsCountRawRows(pglite);
+      await emptyTables(pglite);
+      embeddedEventLoop = await measureCollector(pglite, { mode: 'replay', run: 6, ...load, seconds: SIDE_SECONDS }, 0);
+      await expectRollupsCountRawRows(pglite);
     } finally {
       await pglite.close();
     }
@@ -258,12 +277,14 @@ async function main(): Promise<void> {
     const ratio = postgres.responsesPerSecond / ceiling;
     const phase = (name: string, r: PhaseResult) => [name, Math.round(r.responsesPerSecond), r.latencyP50Ms, r.latencyP99Ms, r.peakRssMb, r.failures];
     printTable(`Ingest: ${SPANS_PER_REQUEST} response spans per request, ${TOKENS_PER_RESPONSE} token offsets each`, ['path', 'responses/s', 'p50 ms', 'p99 ms', 'RSS MB', 'failed'], [
-      phase(`collector → Postgres ${version} (${CONCURRENCY} in flight)`, postgres),
+      phase(`collector → Postgres ${version} (${CONCURRENCY} in flight, ${DECODE_WORKERS} decode threads)`, postgres),
+      phase('collector → Postgres, decoding on the event loop', postgresEventLoop),
       ['COPY ceiling, 1 stream', Math.round(copyOne), null, null, null, null],
       ['COPY ceiling, 2 streams', Math.round(copyTwo), null, null, null, null],
       phase(`official exporter (${CONCURRENCY} pipelines; flush time)`, official),
       phase(`two collector processes (every ${DUPLICATE_EVERY}th request sent to both)`, two),
-      phase('collector → PGlite', embedded),
+      phase(`collector → PGlite (${DECODE_WORKERS} decode threads)`, embedded),
+      phase('collector → PGlite, decoding on the event loop', embeddedEventLoop),
     ]);
     console.log(`\ntwo collectors: ${twoCheck.rawRows} rows stored of ${two.spansAcknowledged} acknowledged and ${two.spansSent} distinct sent; `
       + `rollups ${twoCheck.mismatches.length === 0 ? 'equal' : 'NOT equal'} to those computed from the raw rows (${twoCheck.rollupRows} rollup rows)`
@@ -271,14 +292,17 @@ async function main(): Promise<void> {
     console.log(`collector / COPY ceiling = ${(ratio * 100).toFixed(1)} % (target ≥ 50 %); PGlite ${Math.round(embedded.responsesPerSecond)} responses/s (target ≥ 10,000)`);
     printFinalJson({
       benchmark: 'ingest',
-      workload: { spansPerRequest: SPANS_PER_REQUEST, tokenOffsetsPerResponse: TOKENS_PER_RESPONSE, distinctBodies: TEMPLATES, concurrency: CONCURRENCY, seconds: SECONDS, sideSeconds: SIDE_SECONDS, warmupSeconds: WARMUP_SECONDS },
+      workload: { spansPerRequest: SPANS_PER_REQUEST, tokenOffsetsPerResponse: TOKENS_PER_RESPONSE, distinctBodies: TEMPLATES, concurrency: CONCURRENCY, seconds: SECONDS, sideSeconds: SIDE_SECONDS, warmupSeconds: WARMUP_SECONDS, decodeWorkers: DECODE_WORKERS },
       machine: { ...machine(), postgres: version },
       collectorPostgres: postgres,
+      collectorPostgresEventLoopDecode: postgresEventLoop,
+      ratioEventLoopDecodeToCeiling: round(postgresEventLoop.responsesPerSecond / ceiling, 3),
       copyCeiling: { oneStream: Math.round(copyOne), twoStreams: Math.round(copyTwo), best: Math.round(ceiling) },
       ratioToCeiling: round(ratio, 3),
       officialExporter: official,
       twoCollectors: { ...two, duplicateEvery: DUPLICATE_EVERY, rowsStored: twoCheck.rawRows, rollupMismatches: twoCheck.mismatches.length, consistent: twoConsistent },
       collectorPglite: embedded,
+      collectorPgliteEventLoopDecode: embeddedEventLoop,
     });
     if (!twoConsistent) process.exitCode = 1;
   } finally {

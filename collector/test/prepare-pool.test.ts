@@ -11,8 +11,17 @@ import { PrepareUnavailableError, RequestError } from '../errors';
 import { createPreparePool } from '../prepare-pool';
 import { attribute, jsonSpan, protobufRequest } from './support/otlp-requests';
 
+/** Up to the largest int4: the column's range, which translation enforces. */
+const TOKEN_OFFSETS_US = [120_000, 135_500, 2_147_483_647];
 const body = protobufRequest('svc', [
-  jsonSpan({ attributes: [attribute(ATTR_KIND, KIND.RESPONSE), attribute('__proto__', 'kept'), attribute(RESPONSE.TTFT_MS, 120)] }),
+  jsonSpan({
+    attributes: [
+      attribute(ATTR_KIND, KIND.RESPONSE),
+      attribute('__proto__', 'kept'),
+      attribute(RESPONSE.TTFT_MS, 120),
+      { key: RESPONSE.TOKEN_OFFSETS_US, value: { arrayValue: { values: TOKEN_OFFSETS_US.map((intValue) => ({ intValue })) } } },
+    ],
+  }),
   jsonSpan({ traceId: '00'.repeat(16) }),
 ]);
 const CRASH = Buffer.from('crash');
@@ -26,6 +35,7 @@ test('a thread prepares the same rows, rejections and counts as the event loop',
   // prototype (their keys stay own data properties, "__proto__" included).
   assert.deepEqual(prepared, structuredClone(prepareBatch(body, 'protobuf')));
   assert.equal(prepared.responses.length, 1);
+  assert.deepEqual(prepared.responses[0].tokenOffsetsUs, TOKEN_OFFSETS_US);
   assert.equal(prepared.rejected.length, 1);
   assert.ok(prepared.responses[0].startTime instanceof Date);
   assert.equal((prepared.responses[0].attributes as Record<string, unknown>)['__proto__'], 'kept');
