@@ -18,7 +18,7 @@ import { HOUR_MS } from '../hourly-rollups';
 import { histogramQuantiles } from '../histogram';
 import { queryRows } from '../rows';
 import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
-import { mergeRecords, readRollups, type Counts, type RollupGroup, type RollupSums } from './rollup-rows';
+import { countersOf, mergeRecords, readRollups, type CounterRow, type Counters, type Counts, type RollupGroup, type RollupSums } from './rollup-rows';
 
 export const QUANTILES = [0.5, 0.9, 0.99] as const;
 
@@ -31,23 +31,12 @@ export interface Percentiles {
 export const DIMENSIONS = ['time', 'model', 'transport'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
-export interface Aggregate {
+export interface Aggregate extends Counters {
   /** Start of the step (epoch ms) when grouped by time. */
   time: number | null;
   /** '' for spans that named no model / transport. */
   model: string | null;
   transport: string | null;
-  responses: number;
-  errors: number;
-  inputTokens: number;
-  outputTokens: number;
-  bytes: number;
-  /** Output tokens and seconds of generation, for mean per-response tokens/s. */
-  generationTokens: number;
-  generationSeconds: number;
-  /** Responses that named their connection, and those sent on one already open. */
-  connectionResponses: number;
-  reusedResponses: number;
   ttft: Percentiles;
   itl: Percentiles;
   duration: Percentiles;
@@ -100,33 +89,10 @@ function sortAggregates(rows: Aggregate[]): Aggregate[] {
   );
 }
 
-interface SumRow extends KeyRow {
-  responses: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  bytes: number;
-  generation_tokens: number;
-  generation_seconds: number;
-  connection_responses: number;
-  reused_responses: number;
-}
+type SumRow = KeyRow & CounterRow;
 
 function sums(row: SumRow): Omit<Aggregate, 'ttft' | 'itl' | 'duration'> {
-  return {
-    time: row.k_time === null ? null : Number(row.k_time),
-    model: row.k_model,
-    transport: row.k_transport,
-    responses: Number(row.responses),
-    errors: Number(row.errors),
-    inputTokens: Number(row.input_tokens),
-    outputTokens: Number(row.output_tokens),
-    bytes: Number(row.bytes),
-    generationTokens: Number(row.generation_tokens),
-    generationSeconds: Number(row.generation_seconds),
-    connectionResponses: Number(row.connection_responses),
-    reusedResponses: Number(row.reused_responses),
-  };
+  return { time: row.k_time === null ? null : Number(row.k_time), model: row.k_model, transport: row.k_transport, ...countersOf(row) };
 }
 
 /** Exact quantiles of a column over the group: the value at rank q·(n−1), nulls left out. */
@@ -190,22 +156,15 @@ function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], s
   for (const group of groups.values()) {
     if (group.responses <= 0) continue;
     const key = recordKey(group, by, stepMs);
+    const { bucket: _bucket, model: _model, transport: _transport, ttftHist, itlHist, durationHist, ...counters } = group;
     aggregates.push({
       time: key.k_time,
       model: key.k_model,
       transport: key.k_transport,
-      responses: group.responses,
-      errors: group.errors,
-      inputTokens: group.inputTokens,
-      outputTokens: group.outputTokens,
-      bytes: group.bytes,
-      generationTokens: group.generationTokens,
-      generationSeconds: group.generationSeconds,
-      connectionResponses: group.connectionResponses,
-      reusedResponses: group.reusedResponses,
-      ttft: percentilesOf(group.ttftHist),
-      itl: percentilesOf(group.itlHist),
-      duration: percentilesOf(group.durationHist),
+      ...counters,
+      ttft: percentilesOf(ttftHist),
+      itl: percentilesOf(itlHist),
+      duration: percentilesOf(durationHist),
     });
   }
   return sortAggregates(aggregates);

@@ -15,20 +15,53 @@ import { dimensionConditions, andConditions, type DashboardFilter } from './filt
 /** Bucket key to count, as histogramQuantiles reads them once converted. */
 export type Counts = Map<number, number>;
 
-export interface RollupSums {
-  /** Start of the minute or hour, epoch ms. */
-  bucket: number;
-  model: string;
-  transport: string;
+/** What adds up across rollup rows and groups of them. */
+export interface Counters {
   responses: number;
   errors: number;
   inputTokens: number;
   outputTokens: number;
   bytes: number;
+  /** Output tokens and seconds of generation, for mean per-response tokens/s. */
   generationTokens: number;
   generationSeconds: number;
+  /** Responses that named their connection, and those sent on one already open. */
   connectionResponses: number;
   reusedResponses: number;
+}
+
+/** Counters as SQL returns them, under their column names. */
+export interface CounterRow extends Record<string, unknown> {
+  responses: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  bytes: number;
+  generation_tokens: number;
+  generation_seconds: number;
+  connection_responses: number;
+  reused_responses: number;
+}
+
+export function countersOf(row: CounterRow): Counters {
+  return {
+    responses: Number(row.responses),
+    errors: Number(row.errors),
+    inputTokens: Number(row.input_tokens),
+    outputTokens: Number(row.output_tokens),
+    bytes: Number(row.bytes),
+    generationTokens: Number(row.generation_tokens),
+    generationSeconds: Number(row.generation_seconds),
+    connectionResponses: Number(row.connection_responses),
+    reusedResponses: Number(row.reused_responses),
+  };
+}
+
+export interface RollupSums extends Counters {
+  /** Start of the minute or hour, epoch ms. */
+  bucket: number;
+  model: string;
+  transport: string;
 }
 
 /** One stored row; its histograms still in jsonb's text form. */
@@ -76,19 +109,10 @@ export function rollupSource(filter: DashboardFilter, { hours, columns = COLUMNS
     where ((bucket >= ${at(from)} and bucket < ${at(firstHour)}) or (bucket >= ${hoursEnd} and bucket < ${at(to)}))${dims}`;
 }
 
-interface SourceRow extends Record<string, unknown> {
+interface SourceRow extends CounterRow {
   bucket: number;
   model: string;
   transport: string;
-  responses: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  bytes: number;
-  generation_tokens: number;
-  generation_seconds: number;
-  connection_responses: number;
-  reused_responses: number;
   ttft_hist: string;
   itl_hist: string;
   duration_hist: string;
@@ -97,18 +121,10 @@ interface SourceRow extends Record<string, unknown> {
 export async function readRollups(db: Db, filter: DashboardFilter, options: { hours: boolean }): Promise<RollupRecord[]> {
   const rows = await queryRows<SourceRow>(db, rollupSource(filter, { hours: options.hours }));
   return rows.map((row) => ({
+    ...countersOf(row),
     bucket: Number(row.bucket),
     model: row.model,
     transport: row.transport,
-    responses: Number(row.responses),
-    errors: Number(row.errors),
-    inputTokens: Number(row.input_tokens),
-    outputTokens: Number(row.output_tokens),
-    bytes: Number(row.bytes),
-    generationTokens: Number(row.generation_tokens),
-    generationSeconds: Number(row.generation_seconds),
-    connectionResponses: Number(row.connection_responses),
-    reusedResponses: Number(row.reused_responses),
     ttftHist: row.ttft_hist,
     itlHist: row.itl_hist,
     durationHist: row.duration_hist,
