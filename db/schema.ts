@@ -130,6 +130,8 @@ export const connections = pgTable(
     index('connections_opened_at_cover_idx').on(
       t.openedAt, t.closedAt, t.service, t.transport, t.dnsMs, t.tcpMs, t.tlsMs, t.connectMs, t.upgradeMs, t.responses,
     ),
+    // Connections reported while still open, found at any age (db/queries/connections-in-use.ts).
+    index('connections_open_idx').on(t.openedAt).where(sql`closed_at is null`),
   ],
 );
 

@@ -9,8 +9,8 @@ import type { Db } from '../client';
 import { HANDSHAKE_MS } from '../handshake';
 import { queryRows } from '../rows';
 import { aggregateResponses, type Aggregate } from './aggregate';
-import { andConditions, dimensionConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
-import { MAX_CONNECTION_LIFETIME_MS } from './overview';
+import { connectionsInUse } from './connections-in-use';
+import { percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
 
 export type ComparedMetric =
   | 'ttftP50'
@@ -91,22 +91,19 @@ interface Handshakes extends Record<string, unknown> {
 }
 
 /**
- * Per transport: handshake time of the connections in use during the range (opened at
- * most MAX_CONNECTION_LIFETIME_MS before it, read by opened_at) and the responses they
- * carried. Connections carry no model, so every model of a transport shares the figure.
+ * Per transport: handshake time of the connections in use during the range
+ * (connections-in-use.ts) and the responses they carried. Connections carry no model, so
+ * every model of a transport shares the figure.
  */
 async function handshakes(db: Db, filter: DashboardFilter): Promise<Handshakes[]> {
-  const from = sql`${filter.from.toISOString()}::timestamptz`;
+  const columns = sql`transport, ${HANDSHAKE_MS} as handshake_ms, responses`;
   return queryRows<Handshakes>(
     db,
     sql`select coalesce(transport, '') as transport,
-               coalesce(sum(${HANDSHAKE_MS}), 0)::float8 as handshake_ms,
+               coalesce(sum(handshake_ms), 0)::float8 as handshake_ms,
                coalesce(sum(responses), 0)::float8 as responses
-        from connections
-        where opened_at >= ${new Date(filter.from.getTime() - MAX_CONNECTION_LIFETIME_MS).toISOString()}::timestamptz
-          and opened_at < ${filter.to.toISOString()}::timestamptz
-          and (closed_at is null or closed_at >= ${from}) and responses > 0
-          ${andConditions(dimensionConditions(filter, ['service']))}
+        from (${connectionsInUse(filter, ['service'], columns)}) c
+        where responses > 0
         group by 1`,
   );
 }

@@ -7,7 +7,8 @@ import type { Db } from '../client';
 import { queryRows } from '../rows';
 import { HOUR_MS } from '../hourly-rollups';
 import { aggregateGroupings, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
-import { andConditions, dimensionConditions, filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { connectionsInUse } from './connections-in-use';
+import { filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
 
 export interface OverviewPoint {
   /** Start of the step, epoch ms. */
@@ -62,13 +63,6 @@ export function stepFor(filter: DashboardFilter): number {
 }
 
 /**
- * A connection open longer than this before the range starts is not looked for: reading
- * every connection ever opened before the range end is what made this series slow
- * (bench/queries: 5–7 s at a week). Such a connection still counts while it carries
- * responses in the last UNREPORTED_WINDOW_MS.
- */
-export const MAX_CONNECTION_LIFETIME_MS = 2 * HOUR_MS;
-/**
  * How far back responses stand in for connections not reported yet (still open). Every
  * response of the window is read, so it is kept short: an hour is 60 k rows at 10 M a week.
  */
@@ -80,18 +74,17 @@ export const UNREPORTED_WINDOW_MS = 15 * 60_000;
  * (counted in the step they started), and reported connections count in every step their
  * lifetime overlaps. Connection rows carry service and transport but no model.
  *
- * Reported connections are counted per (first step, last step) in SQL and spread over
- * their steps here, so no step is joined to the connections. Only the last
+ * Reported connections (those in use during the range, see connections-in-use.ts) are
+ * counted per (first step, last step) in SQL and spread over their steps here, so no step
+ * is joined to the connections. Only the last
  * UNREPORTED_WINDOW_MS of responses are scanned: an unreported socket is a recent one.
  */
-async function connectionsInUse(db: Db, filter: DashboardFilter, stepSeconds: number): Promise<Map<number, number>> {
+async function connectionsPerStep(db: Db, filter: DashboardFilter, stepSeconds: number): Promise<Map<number, number>> {
   const stepMs = stepSeconds * 1000;
   const from = filter.from.getTime();
   const to = filter.to.getTime();
-  const lookback = sql`${new Date(from - MAX_CONNECTION_LIFETIME_MS).toISOString()}::timestamptz`;
   const toTs = sql`${filter.to.toISOString()}::timestamptz`;
   const stepOf = (time: ReturnType<typeof sql>) => sql`(floor(extract(epoch from ${time}) * 1000 / ${stepMs}::float8) * ${stepMs}::float8)::float8`;
-  const dims = andConditions(dimensionConditions(filter, ['service', 'transport']));
   const recent = { ...filter, from: new Date(Math.max(from, to - UNREPORTED_WINDOW_MS)) };
   const [reported, unreported] = await Promise.all([
     queryRows<{ first: number; last: number; connections: number }>(
@@ -99,9 +92,7 @@ async function connectionsInUse(db: Db, filter: DashboardFilter, stepSeconds: nu
       sql`select ${stepOf(sql`greatest(opened_at, ${filter.from.toISOString()}::timestamptz)`)} as first,
                  ${stepOf(sql`least(coalesce(closed_at, ${toTs}), ${toTs} - interval '1 millisecond')`)} as last,
                  count(*)::float8 as connections
-          from connections
-          where opened_at >= ${lookback} and opened_at < ${toTs}
-            and (closed_at is null or closed_at >= ${filter.from.toISOString()}::timestamptz)${dims}
+          from (${connectionsInUse(filter, ['service', 'transport'], sql`opened_at, closed_at`)}) c
           group by 1, 2`,
     ),
     queryRows<{ time: number; connections: number }>(
@@ -112,7 +103,7 @@ async function connectionsInUse(db: Db, filter: DashboardFilter, stepSeconds: nu
             from responses
             where ${filterConditions(recent, sql`start_time`)} and connection_id is not null
           ) used
-          where not exists (select 1 from connections c where c.connection_id = used.connection_id and c.opened_at >= ${lookback})
+          where not exists (select 1 from connections c where c.connection_id = used.connection_id)
           group by time`,
     ),
   ]);
@@ -144,7 +135,7 @@ export async function overview(db: Db, filter: DashboardFilter, source: Percenti
   const firstStep = Math.floor(filter.from.getTime() / stepMs) * stepMs;
   const [[steps, [total]], connections] = await Promise.all([
     aggregateGroupings(db, filter, [['time'], []], { stepSeconds, source }),
-    connectionsInUse(db, filter, stepSeconds),
+    connectionsPerStep(db, filter, stepSeconds),
   ]);
   const byTime = new Map(steps.map((step) => [step.time, step]));
   const series: OverviewPoint[] = [];

@@ -5,6 +5,7 @@ import { writeBatch } from '../../ingest';
 import { aggregateResponses, type Percentiles } from '../aggregate';
 import { compareTransports } from '../compare';
 import { connectionsView } from '../connections';
+import { MAX_CONNECTION_LIFETIME_MS } from '../connections-in-use';
 import { COUNT_LIMIT, exploreResponses } from '../explorer';
 import { syntheticResponse } from '../../../bench/support/workload';
 import { filterOptions } from '../filter-options';
@@ -104,6 +105,18 @@ describeEachDatabase('dashboard queries', (database) => {
     // The last minute carried twenty responses over each transport: all four sockets, and
     // twenty SSE connections of one response each.
     assert.equal(tiles.connectionsInUse, WS_CONNECTIONS + 20);
+  });
+
+  test('a connection reported still open counts as in use however long ago it opened', async () => {
+    const { store } = database();
+    const opened = new Date(BASE - MAX_CONNECTION_LIFETIME_MS - 3 * 24 * 3600_000);
+    await writeBatch(store, {
+      responses: [],
+      connections: [{ traceId: 'f'.repeat(32), spanId: 'f'.repeat(16), connectionId: 'long-lived', service: 'legacy-app', transport: 'websocket', openedAt: opened, closedAt: null, status: 'ok' }],
+    });
+    const { tiles, series } = await overview(store.db, { ...RANGE, service: 'legacy-app' });
+    assert.equal(tiles.connectionsInUse, 1);
+    assert.ok(series.every((point) => point.connectionsInUse === 1));
   });
 
   test('overview over a long range reads the rollups', async () => {

@@ -1,0 +1,1 @@
+CREATE INDEX "connections_open_idx" ON "connections" USING btree ("opened_at") WHERE closed_at is null;
