@@ -149,15 +149,21 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         throw new QueueFullError(queue.depth().bytes, queue.depth().maxBytes);
       }
       const body = await readBody(req, maxBodyBytes);
-      const batch = await pool.prepare(body, encoding);
-      stats.spansReceived += batch.received;
-      stats.spansRejected += batch.rejected.length;
-      // A request none of whose spans could be stored is bad input as a whole, and a
-      // 400 says so more plainly than a partial success that accepted nothing.
-      if (batch.rejected.length > 0 && batch.rejected.length === batch.received) {
-        throw new RequestError(400, describeRejections(batch));
+      const place = queue.reserve(body.length);
+      let batch;
+      try {
+        batch = await pool.prepare(body, encoding);
+        stats.spansReceived += batch.received;
+        stats.spansRejected += batch.rejected.length;
+        // A request none of whose spans could be stored is bad input as a whole, and a
+        // 400 says so more plainly than a partial success that accepted nothing.
+        if (batch.rejected.length > 0 && batch.rejected.length === batch.received) {
+          throw new RequestError(400, describeRejections(batch));
+        }
+        await place.submit(batch);
+      } finally {
+        place.release();
       }
-      await queue.submit(batch, body.length);
       stats.spansIgnored += batch.ignored;
       const message = batch.rejected.length > 0 ? describeRejections(batch) : '';
       reply(res, 200, encoding, encodeExportTraceResponse(encoding, batch.rejected.length, message));

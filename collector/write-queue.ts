@@ -1,8 +1,10 @@
 /*
  * The bounded write queue between the receiver and the database.
  *
- * Requests wait here, counted in bytes (their decoded body size), until a writer commits
- * them; each request is answered only after its own rows are committed. A writer takes
+ * Requests are counted here in bytes (their decoded body size) from before they are
+ * decoded until a writer commits them, so bodies waiting for a decode thread are bounded
+ * with those waiting for the database; each request is answered only after its own rows
+ * are committed. A writer takes
  * everything waiting (up to a row bound) into one transaction, so under load many small
  * exports become a few large inserts — the same group-commit effect a bigger exporter
  * batch would have — and the queue drains faster the fuller it gets.
@@ -35,7 +37,7 @@ export interface WriteQueueOptions {
 }
 
 export interface QueueDepth {
-  /** Requests waiting or being written. */
+  /** Requests being decoded, waiting or being written. */
   requests: number;
   bytes: number;
   maxBytes: number;
@@ -43,13 +45,21 @@ export interface QueueDepth {
   writing: number;
 }
 
-export interface WriteQueue {
+/** A request's place in the queue, held while it is decoded. */
+export interface Reservation {
   /**
-   * Resolves once the batch's rows are committed. Rejects with QueueFullError when it
-   * does not fit, RequestError 400 when the database refuses one of its values, and
-   * WriteUnavailableError when the database could not take the write.
+   * Resolves once the batch's rows are committed. Rejects with RequestError 400 when the
+   * database refuses one of its values, and WriteUnavailableError when the database could
+   * not take the write.
    */
-  submit(batch: SpanBatch, bytes: number): Promise<void>;
+  submit(batch: SpanBatch): Promise<void>;
+  /** Gives the place back unwritten (the request was refused); nothing once submitted. */
+  release(): void;
+}
+
+export interface WriteQueue {
+  /** Counts a request of `bytes` against the bound; throws QueueFullError when it does not fit. */
+  reserve(bytes: number): Reservation;
   /** True when nothing more fits: lets the receiver refuse before reading a body. */
   full(): boolean;
   depth(): QueueDepth;
@@ -137,16 +147,33 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   }
 
   return {
-    submit(batch, size) {
+    reserve(size) {
       // An empty queue takes any request the body limit let through, or it could never pass.
-      if (requests > 0 && bytes + size > maxBytes) return Promise.reject(new QueueFullError(bytes, maxBytes));
-      if (rowsOf(batch) === 0) return Promise.resolve();
+      if (requests > 0 && bytes + size > maxBytes) throw new QueueFullError(bytes, maxBytes);
       bytes += size;
       requests += 1;
-      return new Promise<void>((resolve, reject) => {
-        waiting.push({ batch, bytes: size, resolve, reject });
-        pump();
-      });
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        bytes -= size;
+        requests -= 1;
+      };
+      return {
+        submit(batch) {
+          if (rowsOf(batch) === 0) {
+            release();
+            return Promise.resolve();
+          }
+          // From here the writer gives the bytes back once the batch is written.
+          held = false;
+          return new Promise<void>((resolve, reject) => {
+            waiting.push({ batch, bytes: size, resolve, reject });
+            pump();
+          });
+        },
+        release,
+      };
     },
     full: () => requests > 0 && bytes >= maxBytes,
     depth: () => ({ requests, bytes, maxBytes, writing }),
