@@ -7,16 +7,16 @@
  * Phases, each on a freshly emptied table:
  *   1. collector → Postgres: a load client (child process) keeps `concurrency` OTLP
  *      protobuf requests of 512 response spans (100 token offsets each) in flight;
- *      committed responses/s, ack latency, collector RSS. Then the same collector
- *      decoding on its event loop (STREAMSCOPE_DECODE_WORKERS=0), side by side.
+ *      committed responses/s, ack latency, collector RSS; with decode threads and decoding
+ *      on the event loop (STREAMSCOPE_DECODE_WORKERS=0) in alternating rounds.
  *   2. ceiling: the same rows COPYed straight into the same table by postgres-js (one and
  *      two streams); the collector's figure as a fraction of the best.
  *   3. the official path: BatchSpanProcessor + OTLPTraceExporter (protobuf) pipelines.
  *   4. two collector processes on the database, requests spread over both and every 10th
  *      sent to both: nothing lost, nothing stored twice, rollups equal to those computed
  *      from the raw rows (the run fails otherwise).
- *   5. collector → PGlite (the embedded default), same load; again decoding on the event
- *      loop, which PGlite shares.
+ *   5. collector → PGlite (the embedded default), same load, decode threads and the event
+ *      loop (which PGlite shares) alternating.
  * The collector runs in this process; its RSS is this process's.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -58,6 +58,9 @@ const CLIENT = fileURLToPath(new URL('./client.ts', import.meta.url));
 const COLLECTOR_PROCESS = fileURLToPath(new URL('./collector-process.ts', import.meta.url));
 /** In the two-collector phase, every n-th request is delivered to both collectors. */
 const DUPLICATE_EVERY = 10;
+/** Alternating rounds of decode threads vs the event loop (Postgres in SECONDS, PGlite in SIDE_SECONDS per mode). */
+const POSTGRES_ROUNDS = 3;
+const PGLITE_ROUNDS = 2;
 /** What the measured collectors run with by default (STREAMSCOPE_DECODE_WORKERS or one per core but one). */
 const DECODE_WORKERS = process.env.STREAMSCOPE_DECODE_WORKERS ? Number(process.env.STREAMSCOPE_DECODE_WORKERS) : defaultPrepareWorkers();
 
@@ -199,6 +202,51 @@ async function emptyTables(store: Store): Promise<void> {
   await store.db.execute(sql`truncate responses, connections, rollups_1m`);
 }
 
+/** Responses/s of one round of each decode mode. */
+interface DecodeRound {
+  threads: number;
+  eventLoop: number;
+}
+
+/**
+ * The same load on a collector with decode threads and on one decoding on its event loop,
+ * in alternating rounds of `command.seconds / rounds` each (tables emptied between), so
+ * load from outside the benchmark falls on both alike. Counts and bytes add up over the
+ * rounds; rates and latencies are the rounds' means, RSS the peak.
+ */
+async function alternateDecode(store: Store, command: Omit<Extract<CommandWithoutUrl, { mode: 'replay' }>, 'run'>, rounds: number, firstRun: number) {
+  const results: { threads: PhaseResult[]; eventLoop: PhaseResult[] } = { threads: [], eventLoop: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const [mode, decodeWorkers] of [['threads', DECODE_WORKERS], ['eventLoop', 0]] as const) {
+      await emptyTables(store);
+      const run = firstRun + round * 2 + (decodeWorkers === 0 ? 1 : 0);
+      results[mode].push(await measureCollector(store, { ...command, run, seconds: command.seconds / rounds }, decodeWorkers));
+      await expectRollupsCountRawRows(store);
+    }
+  }
+  return {
+    threads: combine(results.threads),
+    eventLoop: combine(results.eventLoop),
+    rounds: results.threads.map((r, i): DecodeRound => ({ threads: Math.round(r.responsesPerSecond), eventLoop: Math.round(results.eventLoop[i].responsesPerSecond) })),
+  };
+}
+
+function combine(results: PhaseResult[]): PhaseResult {
+  const mean = (pick: (r: PhaseResult) => number | null) => results.reduce((total, r) => total + (pick(r) ?? 0), 0) / results.length;
+  const sum = (pick: (r: PhaseResult) => number) => results.reduce((total, r) => total + pick(r), 0);
+  return {
+    responsesPerSecond: mean((r) => r.responsesPerSecond),
+    requests: sum((r) => r.requests),
+    failures: sum((r) => r.failures),
+    latencyP50Ms: round(mean((r) => r.latencyP50Ms)),
+    latencyP99Ms: round(mean((r) => r.latencyP99Ms)),
+    peakRssMb: Math.max(...results.map((r) => r.peakRssMb)),
+    committed: sum((r) => r.committed),
+    spansSent: sum((r) => r.spansSent),
+    spansAcknowledged: sum((r) => r.spansAcknowledged),
+  };
+}
+
 async function expectRollupsCountRawRows(store: Store): Promise<void> {
   const { raw, rolled } = await counts(store);
   if (rolled !== raw) throw new Error(`rollups count ${rolled} responses, raw rows ${raw}`);
@@ -226,14 +274,9 @@ async function main(): Promise<void> {
     const copyTemplates = (await captureTemplates()).map((t) => new CopyTemplate(translateSpans(decodeTraceRequest(t.render(1, 0, Date.now()), 'protobuf').spans).responses));
     const load = { warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, concurrency: CONCURRENCY };
 
-    console.error(`collector → Postgres ${version}: ${SECONDS} s, ${CONCURRENCY} requests in flight…`);
-    const postgres = await measureCollector(store, { mode: 'replay', run: 1, ...load });
-    await expectRollupsCountRawRows(store);
-
-    console.error('collector → Postgres, decoding on the event loop…');
-    await emptyTables(store);
-    const postgresEventLoop = await measureCollector(store, { mode: 'replay', run: 5, ...load, seconds: SIDE_SECONDS }, 0);
-    await expectRollupsCountRawRows(store);
+    console.error(`collector → Postgres ${version}: ${SECONDS} s with decode threads and ${SECONDS} s without, alternating, ${CONCURRENCY} requests in flight…`);
+    const { threads: postgres, eventLoop: postgresEventLoop, rounds: postgresRounds } =
+      await alternateDecode(store, { mode: 'replay', ...load }, POSTGRES_ROUNDS, 0x100);
 
     console.error('COPY ceiling…');
     await emptyTables(store);
@@ -263,13 +306,11 @@ async function main(): Promise<void> {
     const pglite = await openStore({ dataDir: pgliteDir });
     let embedded: PhaseResult;
     let embeddedEventLoop: PhaseResult;
+    let pgliteRounds: DecodeRound[];
     try {
       await prepare(pglite);
-      embedded = await measureCollector(pglite, { mode: 'replay', run: 3, ...load, seconds: SIDE_SECONDS });
-      await expectRollupsCountRawRows(pglite);
-      await emptyTables(pglite);
-      embeddedEventLoop = await measureCollector(pglite, { mode: 'replay', run: 6, ...load, seconds: SIDE_SECONDS }, 0);
-      await expectRollupsCountRawRows(pglite);
+      ({ threads: embedded, eventLoop: embeddedEventLoop, rounds: pgliteRounds } =
+        await alternateDecode(pglite, { mode: 'replay', ...load, seconds: SIDE_SECONDS }, PGLITE_ROUNDS, 0x200));
     } finally {
       await pglite.close();
     }
@@ -296,6 +337,7 @@ async function main(): Promise<void> {
       machine: { ...machine(), postgres: version },
       collectorPostgres: postgres,
       collectorPostgresEventLoopDecode: postgresEventLoop,
+      postgresRounds,
       ratioEventLoopDecodeToCeiling: round(postgresEventLoop.responsesPerSecond / ceiling, 3),
       copyCeiling: { oneStream: Math.round(copyOne), twoStreams: Math.round(copyTwo), best: Math.round(ceiling) },
       ratioToCeiling: round(ratio, 3),
@@ -303,6 +345,7 @@ async function main(): Promise<void> {
       twoCollectors: { ...two, duplicateEvery: DUPLICATE_EVERY, rowsStored: twoCheck.rawRows, rollupMismatches: twoCheck.mismatches.length, consistent: twoConsistent },
       collectorPglite: embedded,
       collectorPgliteEventLoopDecode: embeddedEventLoop,
+      pgliteRounds,
     });
     if (!twoConsistent) process.exitCode = 1;
   } finally {
