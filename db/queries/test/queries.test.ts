@@ -119,6 +119,16 @@ describeEachDatabase('dashboard queries', (database) => {
     assert.ok(series.every((point) => point.connectionsInUse === 1));
   });
 
+  test('an hour reads the rollups, within the histogram accuracy of exact; up to 15 minutes reads raw rows', async () => {
+    const db = database().store.db;
+    const hour: DashboardFilter = { from: new Date(BASE + (SEED_MINUTES + 2) * 60_000 - 3600_000), to: new Date(BASE + (SEED_MINUTES + 2) * 60_000) };
+    const [rolled, exactly] = await Promise.all([overview(db, hour), overview(db, { ...hour, from: new Date(hour.to.getTime() - 15 * 60_000) })]);
+    assert.deepEqual([rolled.source, exactly.source], ['rollups', 'raw']);
+    assert.equal(rolled.tiles.responses, exactly.tiles.responses);
+    assertClose(rolled.tiles.ttft, exactly.tiles.ttft, RELATIVE_ACCURACY, 'ttft');
+    assertClose(rolled.tiles.duration, exactly.tiles.duration, RELATIVE_ACCURACY, 'duration');
+  });
+
   test('overview over a long range reads the rollups', async () => {
     const week = { from: new Date(BASE - 6 * 24 * 3600_000), to: new Date(BASE + 24 * 3600_000) };
     const result = await overview(database().store.db, week);
