@@ -2,13 +2,16 @@
  * Query benchmark: the dashboard's own queries (db/queries) over a large history.
  *
  *   npx tsx bench/queries/index.ts [--responses N] [--days N] [--runs N] [--only TEXT] [--smoke]
+ *                                  [--database NAME] [--keep]
  *
  * Loads N responses (default 10M) over `days` (default 7) into a fresh Postgres database
  * (see dataset.ts), then for the last 1 h, 24 h and 7 d runs each view's full set of
  * queries as the dashboard does (in parallel, through the same functions) `runs` times,
  * and each query once more under EXPLAIN ANALYZE: server-side execution time, and whether
  * the plan reads raw rows with a sequential scan. `--only` keeps the views whose name
- * contains TEXT (to check one change without the slow ones). The database is dropped at the end.
+ * contains TEXT (to check one change without the slow ones). The database is dropped at the
+ * end unless `--keep`; `--database NAME` loads into NAME, or reuses the history a previous
+ * run loaded and kept there (database.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -25,9 +28,9 @@ import { overview } from '../../db/queries/overview';
 import { responseDetail } from '../../db/queries/response';
 import { queryRows } from '../../db/rows';
 import * as schema from '../../db/schema';
-import { createPostgresDatabase } from '../../test/support/databases';
 import { machine, printFinalJson, printTable, quantile, round } from '../support/report';
 import { MODELS, SERVICES } from '../support/workload';
+import { openBenchDatabase, savedLoad, saveLoad, type SavedLoad } from './database';
 import { loadDataset, type Dataset } from './dataset';
 
 const { values: args } = parseArgs({
@@ -37,6 +40,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string' },
     only: { type: 'string', default: '' },
     smoke: { type: 'boolean', default: false },
+    database: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const RESPONSES = Number(args.responses ?? (args.smoke ? 200_000 : 10_000_000));
@@ -156,23 +161,34 @@ async function measureView(store: Store, name: string, range: string, view: View
 
 const diskFree = () => execFileSync('df', ['-h', '--output=avail', '/work'], { encoding: 'utf8' }).split('\n')[1]?.trim();
 
+async function load(store: Store): Promise<SavedLoad> {
+  const loadStarted = performance.now();
+  const dataset = await loadDataset(store, {
+    responses: RESPONSES,
+    days: DAYS,
+    end: new Date(),
+    onProgress: (n) => process.stderr.write(`\rloaded ${n.toLocaleString('en-US')} responses`),
+  });
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  console.error(`\nloaded ${dataset.responses.toLocaleString('en-US')} responses, ${dataset.connections.toLocaleString('en-US')} connections, ${dataset.rollupRows.toLocaleString('en-US')} rollup rows in ${loadSeconds.toFixed(0)} s (${dataset.hourlyRollups} hours rolled up in ${dataset.hourlyRollupSeconds.toFixed(1)} s); vacuum analyze…`);
+  // What autovacuum does to a table soon after a load: statistics, and the visibility map index-only scans need.
+  await store.db.execute(sql`vacuum analyze responses, connections, rollups_1m, rollups_1h`);
+  const loaded = { dataset, loadSeconds };
+  await saveLoad(store, loaded);
+  return loaded;
+}
+
 async function main(): Promise<void> {
   console.error(`disk free on /work before: ${diskFree()}`);
-  const database = await createPostgresDatabase();
+  const database = await openBenchDatabase(args.database);
   const store = await openStore({ databaseUrl: database.url, maxConnections: 8 });
   try {
     await migrateStore(store);
-    const loadStarted = performance.now();
-    const dataset = await loadDataset(store, {
-      responses: RESPONSES,
-      days: DAYS,
-      end: new Date(),
-      onProgress: (n) => process.stderr.write(`\rloaded ${n.toLocaleString('en-US')} responses`),
-    });
-    const loadSeconds = (performance.now() - loadStarted) / 1000;
-    console.error(`\nloaded ${dataset.responses.toLocaleString('en-US')} responses, ${dataset.connections.toLocaleString('en-US')} connections, ${dataset.rollupRows.toLocaleString('en-US')} rollup rows in ${loadSeconds.toFixed(0)} s (${dataset.hourlyRollups} hours rolled up in ${dataset.hourlyRollupSeconds.toFixed(1)} s); vacuum analyze…`);
-    // What autovacuum does to a table soon after a load: statistics, and the visibility map index-only scans need.
-    await store.db.execute(sql`vacuum analyze responses, connections, rollups_1m, rollups_1h`);
+    const previous = database.existed ? await savedLoad(store) : null;
+    if (database.existed && !previous) throw new Error(`database ${database.name} holds no completed load; drop it or name another`);
+    if (previous) console.error(`reusing the history loaded in ${database.name} (${previous.dataset.responses.toLocaleString('en-US')} responses, ${previous.dataset.from.toISOString()} to ${previous.dataset.to.toISOString()})`);
+    const { dataset, loadSeconds } = previous ?? (await load(store));
+    const days = (dataset.to.getTime() - dataset.from.getTime()) / (24 * HOUR_MS);
     const [{ size }] = await queryRows<{ size: string }>(store.db, sql`select pg_size_pretty(pg_database_size(current_database())) as size`);
     console.error(`database size ${size}, disk free on /work: ${diskFree()}`);
 
@@ -186,7 +202,7 @@ async function main(): Promise<void> {
     }
     for (const [name, view] of Object.entries(lookups(dataset)).filter(selected)) reports.push(await measureView(store, name, 'any', view));
 
-    printTable(`Dashboard queries over ${dataset.responses.toLocaleString('en-US')} responses in ${DAYS} days (${RUNS} runs each)`,
+    printTable(`Dashboard queries over ${dataset.responses.toLocaleString('en-US')} responses in ${days} days (${RUNS} runs each)`,
       ['view', 'range', 'p50 ms', 'p95 ms', 'server ms', 'queries', 'seq scans of raw rows'],
       reports.map((r) => [r.view, r.range, r.p50Ms, r.p95Ms, r.serverMs, r.queries.length, r.rawSeqScans.join(' ') || 'none']));
     const atWeek = reports.filter((r) => r.range === '7d' || r.range === 'any');
@@ -195,15 +211,15 @@ async function main(): Promise<void> {
       + (misses.length ? `; missing: ${misses.map((r) => r.view).join(', ')}` : ''));
     printFinalJson({
       benchmark: 'queries',
-      workload: { responses: dataset.responses, connections: dataset.connections, rollupRows: dataset.rollupRows, hourlyRollups: dataset.hourlyRollups, hourlyRollupSeconds: round(dataset.hourlyRollupSeconds), days: DAYS, runs: RUNS, loadSeconds: round(loadSeconds), databaseSize: size },
+      workload: { responses: dataset.responses, connections: dataset.connections, rollupRows: dataset.rollupRows, hourlyRollups: dataset.hourlyRollups, hourlyRollupSeconds: round(dataset.hourlyRollupSeconds), days, runs: RUNS, loadSeconds: round(loadSeconds), reusedLoad: previous !== null, databaseSize: size },
       machine: machine(),
       targetP95Ms: TARGET_P95_MS,
       views: reports,
     });
   } finally {
     await store.close();
-    await database.drop();
-    console.error(`database dropped; disk free on /work: ${diskFree()}`);
+    await database.release(args.keep);
+    console.error(args.keep ? `database ${database.name} kept (--database ${database.name} reuses it)` : `database dropped; disk free on /work: ${diskFree()}`);
   }
 }
 
