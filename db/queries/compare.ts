@@ -88,6 +88,7 @@ interface Handshakes extends Record<string, unknown> {
   transport: string;
   handshake_ms: number;
   responses: number;
+  connections: number;
 }
 
 /**
@@ -101,7 +102,8 @@ async function handshakes(db: Db, filter: DashboardFilter): Promise<Handshakes[]
     db,
     sql`select coalesce(transport, '') as transport,
                coalesce(sum(handshake_ms), 0)::float8 as handshake_ms,
-               coalesce(sum(responses), 0)::float8 as responses
+               coalesce(sum(responses), 0)::float8 as responses,
+               count(*)::float8 as connections
         from (${connectionsInUse(filter, ['service'], columns)}) c
         where responses > 0
         group by 1`,
@@ -129,7 +131,11 @@ function metricValues(aggregate: Aggregate, handshake: Handshakes | undefined, s
     connectionOverheadMs: handshake ? ratio(Number(handshake.handshake_ms), Number(handshake.responses)) : null,
     bytesPerResponse: ratio(aggregate.bytes, aggregate.responses),
     reuseRatio: ratio(reusedResponses, connectionResponses),
-    responsesPerConnection: ratio(connectionResponses, connectionResponses - reusedResponses),
+    // From the connections in use when they reported what they carried: counted from the
+    // range's responses alone, a connection opened before the range would carry none.
+    responsesPerConnection: handshake
+      ? ratio(Number(handshake.responses), Number(handshake.connections))
+      : ratio(connectionResponses, connectionResponses - reusedResponses),
     errorRate: ratio(aggregate.errors, aggregate.responses),
   };
 }

@@ -157,6 +157,15 @@ describeEachDatabase('dashboard queries', (database) => {
     assert.equal(ttftP50.improved, true);
   });
 
+  test('compare counts responses per connection for sockets opened before the range', async () => {
+    // The second half of the seeded traffic: every WebSocket response in it is reused.
+    const laterHalf = { ...chat, from: new Date(BASE + (SEED_MINUTES / 2) * 60_000) };
+    const [gpt] = (await compareTransports(database().store.db, laterHalf)).models;
+    const ws = gpt.transports.find((t) => t.transport === 'websocket')!.values;
+    assert.equal(ws.reuseRatio, 1);
+    assert.equal(ws.responsesPerConnection, WS_RESPONSES / WS_CONNECTIONS);
+  });
+
   test('explorer pages, sorts and finds a response by id or trace id', async () => {
     const db = database().store.db;
     const page = await exploreResponses(db, { filter: chat, sort: 'ttft', order: 'desc', page: 2, pageSize: 10 });
