@@ -4,10 +4,10 @@
  * Requests are counted here in bytes (their decoded body size) from before they are
  * decoded until a writer commits them, so bodies waiting for a decode thread are bounded
  * with those waiting for the database; each request is answered only after its own rows
- * are committed. A writer takes
- * everything waiting (up to a row bound) into one transaction, so under load many small
- * exports become a few large inserts — the same group-commit effect a bigger exporter
- * batch would have — and the queue drains faster the fuller it gets.
+ * are committed. A writer takes everything waiting (up to a row bound) into one
+ * transaction, so under load many small exports become a few large inserts — the same
+ * group-commit effect a bigger exporter batch would have — and the queue drains faster the
+ * fuller it gets.
  *
  * When the queue holds its byte limit, new requests are refused with QueueFullError (429
  * with Retry-After) instead of growing memory: the exporters keep the spans and retry.

@@ -4,7 +4,8 @@
  * back unmerged and are merged here, in JavaScript: the SQL aggregate streamscope_hist_sum
  * rebuilds a jsonb value for every row it adds (bench/queries: 30.9 s for a week of
  * minutes, against 95–119 ms fetched by the hour and merged here). Histograms travel as
- * text and are parsed with JSON.parse: half the CPU of letting the driver parse jsonb.
+ * jsonb's text form and are added up from it directly (addCounts): half the CPU of letting
+ * the driver parse jsonb into objects.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
