@@ -46,9 +46,11 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 
 test('demo fills the store with both transports from a clean data directory and stops on SIGINT', async () => {
   // Starting Next.js and migrating PGlite comes first; on a busy machine that alone takes a while.
-  const collectorUrl = await until('the collector URL', 90_000, async () => output.match(/OTLP\/HTTP collector: (\S+)\/v1\/traces/)?.[1]);
+  // The collector, login and API key lines come in that order, each its own write to the pipe.
+  await until('the API key line', 90_000, async () => output.match(/ingest API key "demo [^"]+" \(ssk_\S*…\)/)?.[0]);
+  const collectorUrl = output.match(/OTLP\/HTTP collector: (\S+)\/v1\/traces/)?.[1];
+  assert.ok(collectorUrl, output);
   assert.match(output, /login: admin \/ \S+/);
-  assert.match(output, /ingest API key "demo [^"]+" \(ssk_\S*…\)/);
   const stats = await until('stored responses and connections', 20_000, async () => {
     const health = (await (await fetch(`${collectorUrl}${HEALTH_PATH}`)).json()) as { stats: CollectorStats };
     // SSE opens a connection per response, so connections land while the demo runs.
