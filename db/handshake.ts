@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { NewConnectionRow } from './schema';
 
 /**
  * A connection's setup cost in ms, as SQL over the connections table: DNS + TCP + TLS, or
@@ -6,3 +7,8 @@ import { sql } from 'drizzle-orm';
  * global WebSocket), plus the WebSocket upgrade. One definition for every view and alert.
  */
 export const HANDSHAKE_MS = sql`(greatest(coalesce(dns_ms, 0) + coalesce(tcp_ms, 0) + coalesce(tls_ms, 0), coalesce(connect_ms, 0)) + coalesce(upgrade_ms, 0))`;
+
+/** HANDSHAKE_MS of one row, for the rollups written at ingest (db/connection-rollups.ts). */
+export function handshakeMsOf(c: Pick<NewConnectionRow, 'dnsMs' | 'tcpMs' | 'tlsMs' | 'connectMs' | 'upgradeMs'>): number {
+  return Math.max((c.dnsMs ?? 0) + (c.tcpMs ?? 0) + (c.tlsMs ?? 0), c.connectMs ?? 0) + (c.upgradeMs ?? 0);
+}

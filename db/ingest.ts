@@ -11,6 +11,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Store } from './client';
+import { CONNECTION_ROLLUPS, computeConnectionRollups, type ConnectionRollupAccumulator } from './connection-rollups';
 import { addToHistogram } from './histogram';
 import { queryRows } from './rows';
 import type { HistogramBuckets, NewConnectionRow, NewResponseRow } from './schema';
@@ -254,25 +255,65 @@ export const MAXED = ['ttft_max_ms', 'duration_max_ms', 'itl_max_ms'];
 export const MERGED = ['ttft_hist', 'itl_hist', 'duration_hist'];
 
 /**
- * Merges rollup rows into rollups_1m: counters add, maxima take the larger, histograms
+ * A rollup table pair: rows per minute merged by every writer, rows per hour recomputed
+ * from them by the hourly job (db/hourly-rollups.ts). Both tiers have the same columns.
+ */
+export interface RollupTier<Row> {
+  minutes: string;
+  hours: string;
+  /** Key columns besides bucket. */
+  keys: readonly string[];
+  columns: Column<Row>[];
+  /** Columns by how two rows of one key combine. */
+  summed: readonly string[];
+  maxed: readonly string[];
+  merged: readonly string[];
+  /** The order of the keys, the same for every writer. */
+  order: (a: Row, b: Row) => number;
+}
+
+export const RESPONSE_ROLLUPS: RollupTier<RollupAccumulator> = {
+  minutes: 'rollups_1m',
+  hours: 'rollups_1h',
+  keys: ['service', 'model', 'transport'],
+  columns: ROLLUP_COLUMNS,
+  summed: SUMMED,
+  maxed: MAXED,
+  merged: MERGED,
+  order: (a, b) => a.bucket - b.bucket || a.service.localeCompare(b.service)
+    || a.model.localeCompare(b.model) || a.transport.localeCompare(b.transport),
+};
+
+/**
+ * Merges rows into a tier's minutes: counters add, maxima take the larger, histograms
  * merge, and updated_at marks the minute for the hourly job.
  */
-export async function mergeRollups(db: Db, rollups: RollupAccumulator[]): Promise<void> {
-  if (rollups.length === 0) return;
+async function mergeInto<Row>(db: Db, tier: RollupTier<Row>, rows: Row[]): Promise<void> {
+  if (rows.length === 0) return;
   // Sorted keys make concurrent writers lock rollup rows in one order, so they cannot deadlock.
-  rollups.sort((a, b) => a.bucket - b.bucket || a.service.localeCompare(b.service)
-    || a.model.localeCompare(b.model) || a.transport.localeCompare(b.transport));
-  const names = sql.join(ROLLUP_COLUMNS.map((c) => sql.identifier(c.name)), sql`, `);
-  const arrays = sql.join(ROLLUP_COLUMNS.map((c) => arrayParameter(c, rollups)), sql`, `);
+  rows.sort(tier.order);
+  const table = tier.minutes;
+  const names = sql.join(tier.columns.map((c) => sql.identifier(c.name)), sql`, `);
+  const arrays = sql.join(tier.columns.map((c) => arrayParameter(c, rows)), sql`, `);
   const updates = sql.raw([
-    ...SUMMED.map((c) => `${c} = rollups_1m.${c} + excluded.${c}`),
-    ...MAXED.map((c) => `${c} = greatest(rollups_1m.${c}, excluded.${c})`),
-    ...MERGED.map((c) => `${c} = streamscope_hist_merge(rollups_1m.${c}, excluded.${c})`),
+    ...tier.summed.map((c) => `${c} = ${table}.${c} + excluded.${c}`),
+    ...tier.maxed.map((c) => `${c} = greatest(${table}.${c}, excluded.${c})`),
+    ...tier.merged.map((c) => `${c} = streamscope_hist_merge(${table}.${c}, excluded.${c})`),
     'updated_at = now()',
   ].join(', '));
-  await db.execute(sql`insert into rollups_1m (${names})
-    select ${sql.join(ROLLUP_COLUMNS.map(selectExpression), sql`, `)} from unnest(${arrays}) as t(${names})
-    on conflict (bucket, service, model, transport) do update set ${updates}`);
+  await db.execute(sql`insert into ${sql.identifier(table)} (${names})
+    select ${sql.join(tier.columns.map(selectExpression), sql`, `)} from unnest(${arrays}) as t(${names})
+    on conflict (bucket, ${sql.raw(tier.keys.join(', '))}) do update set ${updates}`);
+}
+
+/** Merges response rollup rows into rollups_1m. */
+export async function mergeRollups(db: Db, rollups: RollupAccumulator[]): Promise<void> {
+  await mergeInto(db, RESPONSE_ROLLUPS, rollups);
+}
+
+/** Merges connection rollup rows into connection_rollups_1m. */
+export async function mergeConnectionRollups(db: Db, rollups: ConnectionRollupAccumulator[]): Promise<void> {
+  await mergeInto(db, CONNECTION_ROLLUPS, rollups);
 }
 
 const rowKey = (traceId: string, spanId: string) => `${traceId}:${spanId}`;
@@ -306,8 +347,12 @@ export async function writeBatch(store: Store, batch: SpanBatch): Promise<WriteR
       await mergeRollups(db, computeRollups(responses.filter((r) => fresh.has(rowKey(r.traceId, r.spanId)))));
     }
     if (batch.connections.length > 0) {
-      const inserted = await queryRows(db, unnestInsert('connections', 'opened_at', CONNECTION_COLUMNS, batch.connections));
+      const connections = uniqueSpans(batch.connections);
+      const inserted = await queryRows<{ trace_id: string; span_id: string }>(
+        db, unnestInsert('connections', 'opened_at', CONNECTION_COLUMNS, connections));
       connectionsInserted = inserted.length;
+      const fresh = new Set(inserted.map((r) => rowKey(r.trace_id, r.span_id)));
+      await mergeConnectionRollups(db, computeConnectionRollups(connections.filter((c) => fresh.has(rowKey(c.traceId, c.spanId)))));
     }
     return { responsesInserted, connectionsInserted };
   });

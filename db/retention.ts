@@ -1,11 +1,13 @@
 /*
- * Retention: raw rows are kept `rawDays`, rollups (per minute and per hour) `rollupDays`, so long-range
- * charts outlive the raw data they summarise. Raw data goes by dropping whole daily
+ * Retention: raw rows are kept `rawDays`, rollups (responses' and connections', per minute
+ * and per hour) `rollupDays`, so long-range charts outlive the raw data they summarise.
+ * Raw data goes by dropping whole daily
  * partitions — no DELETE of millions of rows, no table bloat left for vacuum — and only
  * the few rows that sit in the DEFAULT partition are deleted one by one.
  */
 import { sql } from 'drizzle-orm';
 import type { Db, Store } from './client';
+import { ROLLUP_TIERS } from './hourly-rollups';
 import { DAY_MS, defaultPartitionName, listPartitions, lockPartitions, PARTITIONED_TABLES } from './partitions';
 import { queryRows } from './rows';
 
@@ -70,7 +72,7 @@ export async function applyRetention(store: Store, { rawDays, rollupDays, now = 
       result.defaultRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(defaultPartitionName(table))}
         where ${sql.identifier(column)} < ${new Date(rawCutoff).toISOString()}::timestamptz`);
     }
-    for (const table of ['rollups_1m', 'rollups_1h']) {
+    for (const table of ROLLUP_TIERS.flatMap((tier) => [tier.minutes, tier.hours])) {
       result.rollupRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(table)} where bucket < ${rollupCutoff.toISOString()}::timestamptz`);
     }
     result.droppedPartitions.sort();

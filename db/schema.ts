@@ -204,6 +204,77 @@ export const rollups1h = pgTable('rollups_1h', rollupColumns(), (t) => [
   primaryKey({ columns: [t.bucket, t.service, t.model, t.transport] }),
 ]);
 
+/**
+ * The columns of a connection rollup tier, per (bucket, service, transport): connections
+ * carry no model. Two populations share a row:
+ *
+ * - every connection, by the minute it opened: what the Connections view shows (phase
+ *   means as sums and counts, lifetimes as a mergeable histogram, responses carried and
+ *   their distribution);
+ * - connections reported closed, for the connections in use at a time t (the overview's
+ *   series, compare's handshake cost per response): counted when opened (use_opened_*),
+ *   when closed, by closing minute (use_closed_*), and at the start of every hour they
+ *   span (use_at_start_*, on that hour's first minute). In use at t = in use at its hour's
+ *   start + opened since − closed since, from one hour of minutes at most. Connections
+ *   reported still open are read raw through a partial index (connections_open_idx).
+ *
+ * `carrying` counts connections that carried at least one response; `handshake_ms` and
+ * `responses` are summed over those alone.
+ */
+function connectionRollupColumns() {
+  const inUse = (role: 'opened' | 'closed' | 'at_start') => ({
+    [`use_${role}`]: count(`use_${role}`).notNull().default(0),
+    [`use_${role}_carrying`]: count(`use_${role}_carrying`).notNull().default(0),
+    [`use_${role}_handshake_ms`]: doublePrecision(`use_${role}_handshake_ms`).notNull().default(0),
+    [`use_${role}_responses`]: count(`use_${role}_responses`).notNull().default(0),
+  });
+  return {
+    bucket: ts('bucket').notNull(),
+    service: text('service').notNull(),
+    /** '' when the span named no transport. */
+    transport: text('transport').notNull(),
+    connections: count('connections').notNull().default(0),
+    dnsMsSum: doublePrecision('dns_ms_sum').notNull().default(0),
+    dnsCount: count('dns_count').notNull().default(0),
+    tcpMsSum: doublePrecision('tcp_ms_sum').notNull().default(0),
+    tcpCount: count('tcp_count').notNull().default(0),
+    tlsMsSum: doublePrecision('tls_ms_sum').notNull().default(0),
+    tlsCount: count('tls_count').notNull().default(0),
+    upgradeMsSum: doublePrecision('upgrade_ms_sum').notNull().default(0),
+    upgradeCount: count('upgrade_count').notNull().default(0),
+    connectMsSum: doublePrecision('connect_ms_sum').notNull().default(0),
+    connectCount: count('connect_count').notNull().default(0),
+    /** Closed minus opened, ms, of the connections reported closed. */
+    lifetimeHist: jsonb('lifetime_hist').$type<HistogramBuckets>().notNull().default({}),
+    /** Responses carried, summed over the connections that reported how many. */
+    responses: count('responses').notNull().default(0),
+    responsesReported: count('responses_reported').notNull().default(0),
+    /** Connections by responses carried (none reported counts as 0), the bins of RESPONSES_PER_CONNECTION_BOUNDS. */
+    carriedUpTo1: count('carried_up_to_1').notNull().default(0),
+    carried2: count('carried_2').notNull().default(0),
+    carried3To5: count('carried_3_to_5').notNull().default(0),
+    carried6To20: count('carried_6_to_20').notNull().default(0),
+    carried21To100: count('carried_21_to_100').notNull().default(0),
+    carriedOver100: count('carried_over_100').notNull().default(0),
+    ...inUse('opened'),
+    ...inUse('closed'),
+    ...inUse('at_start'),
+    /** As in rollupColumns: the hourly job recomputes hours holding a minute changed since its previous run. */
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  };
+}
+
+/** Per-minute connection aggregates, merged on conflict by every writer like rollups_1m (db/connection-rollups.ts). */
+export const connectionRollups1m = pgTable('connection_rollups_1m', connectionRollupColumns(), (t) => [
+  primaryKey({ columns: [t.bucket, t.service, t.transport] }),
+  index('connection_rollups_1m_updated_at_idx').on(t.updatedAt),
+]);
+
+/** Per-hour connection aggregates, each the merge of its minutes (db/hourly-rollups.ts). */
+export const connectionRollups1h = pgTable('connection_rollups_1h', connectionRollupColumns(), (t) => [
+  primaryKey({ columns: [t.bucket, t.service, t.transport] }),
+]);
+
 export const apiKeys = pgTable('api_keys', {
   id: serial('id').primaryKey(),
   name: text('name').notNull(),

@@ -8,9 +8,11 @@
  * COPY text of a row is a template with its ids and times overwritten in place (no
  * per-row serialisation), and a minute's rollups are the collector's own computeRollups()
  * of its level's rows, computed once per level and stamped with each minute's bucket.
+ * Connection rollups are the collector's computeConnectionRollups() of the connection rows.
  */
 import type { Store } from '../../db/client';
-import { CONNECTION_COLUMNS, computeRollups, mergeRollups, RESPONSE_COLUMNS, type RollupAccumulator } from '../../db/ingest';
+import { computeConnectionRollups } from '../../db/connection-rollups';
+import { CONNECTION_COLUMNS, computeRollups, mergeConnectionRollups, mergeRollups, RESPONSE_COLUMNS, type RollupAccumulator } from '../../db/ingest';
 import { rollUpHours } from '../../db/hourly-rollups';
 import { DAY_MS, ensurePartitions } from '../../db/partitions';
 import type { NewConnectionRow, NewResponseRow } from '../../db/schema';
@@ -23,6 +25,7 @@ const LEVELS = 16;
 /** Responses per connection: a persistent socket carries many. */
 const RESPONSES_PER_CONNECTION = 50;
 const ROLLUP_CHUNK = 2000;
+const CONNECTION_ROLLUP_MINUTES = 60;
 
 const hex = (value: number, width: number) => value.toString(16).padStart(width, '0');
 
@@ -141,36 +144,40 @@ export async function loadDataset(store: Store, options: DatasetOptions): Promis
       yield chunk.subarray(0, at);
     }
   };
+  const connectionsOfMinute = (m: number): NewConnectionRow[] => {
+    const minuteStart = start + m * MINUTE_MS;
+    const n = volumes[levelOf(minuteStart)];
+    const batch: NewConnectionRow[] = [];
+    for (let first = 0; first < n; first += RESPONSES_PER_CONNECTION) {
+      const last = Math.min(n, first + RESPONSES_PER_CONNECTION) - 1;
+      const row = rows[first];
+      const handshake = { dnsMs: 2 + (first % 7), tcpMs: 18 + (first % 11), tlsMs: 35 + (first % 13), upgradeMs: row.transport === 'websocket' ? 24 : null };
+      const openedAt = minuteStart + spread(n, first) - 80;
+      batch.push({
+        traceId: `${hex(m, 16)}${hex(first, 16)}`,
+        spanId: hex(m * 65536 + first, 16),
+        connectionId: idsOf(m, first).connectionId,
+        service: row.service,
+        transport: row.transport,
+        serverAddress: row.provider === 'anthropic' ? 'api.anthropic.com' : 'api.openai.com',
+        serverPort: 443,
+        openedAt: new Date(openedAt),
+        closedAt: new Date(minuteStart + spread(n, last) + rows[last].durationMs + 1000),
+        ...handshake,
+        responses: last - first + 1,
+        bytesSent: 40_000,
+        bytesReceived: 900_000,
+        framesSent: last - first + 1,
+        framesReceived: (last - first + 1) * 104,
+        closeCode: 1000,
+        status: 'ok',
+      });
+    }
+    return batch;
+  };
   const connectionChunks = function* (): Generator<string> {
     for (let m = 0; m < minutes; m++) {
-      const minuteStart = start + m * MINUTE_MS;
-      const n = volumes[levelOf(minuteStart)];
-      const batch: NewConnectionRow[] = [];
-      for (let first = 0; first < n; first += RESPONSES_PER_CONNECTION) {
-        const last = Math.min(n, first + RESPONSES_PER_CONNECTION) - 1;
-        const row = rows[first];
-        const handshake = { dnsMs: 2 + (first % 7), tcpMs: 18 + (first % 11), tlsMs: 35 + (first % 13), upgradeMs: row.transport === 'websocket' ? 24 : null };
-        const openedAt = minuteStart + spread(n, first) - 80;
-        batch.push({
-          traceId: `${hex(m, 16)}${hex(first, 16)}`,
-          spanId: hex(m * 65536 + first, 16),
-          connectionId: idsOf(m, first).connectionId,
-          service: row.service,
-          transport: row.transport,
-          serverAddress: row.provider === 'anthropic' ? 'api.anthropic.com' : 'api.openai.com',
-          serverPort: 443,
-          openedAt: new Date(openedAt),
-          closedAt: new Date(minuteStart + spread(n, last) + rows[last].durationMs + 1000),
-          ...handshake,
-          responses: last - first + 1,
-          bytesSent: 40_000,
-          bytesReceived: 900_000,
-          framesSent: last - first + 1,
-          framesReceived: (last - first + 1) * 104,
-          closeCode: 1000,
-          status: 'ok',
-        });
-      }
+      const batch = connectionsOfMinute(m);
       connectionCount += batch.length;
       yield copyText(CONNECTION_COLUMNS, batch);
     }
@@ -190,6 +197,12 @@ export async function loadDataset(store: Store, options: DatasetOptions): Promis
       rollupRows += pending.length;
       pending = [];
     }
+  }
+  // The connection rollups the collector computes of each batch it inserts: here, batches
+  // of CONNECTION_ROLLUP_MINUTES minutes of connections.
+  for (let m = 0; m < minutes; m += CONNECTION_ROLLUP_MINUTES) {
+    const batch = Array.from({ length: Math.min(CONNECTION_ROLLUP_MINUTES, minutes - m) }, (_, i) => connectionsOfMinute(m + i)).flat();
+    await mergeConnectionRollups(store.db, computeConnectionRollups(batch));
   }
   const rollupStarted = performance.now();
   const { hours } = await rollUpHours(store, { now: new Date(end) });
