@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { API, ATTR_API, ATTR_CONNECTION_ID, ATTR_TRANSPORT, CONNECTION, GEN_AI, OUTCOME, RESPONSE, TRANSPORT } from '../src/contract.ts';
-import { assertMatchesSchedule } from './utils/assert-timing.ts';
+import { assertMatchesSchedule, recordedTokenTimes } from './utils/assert-timing.ts';
 import { MOCK_MODEL } from './utils/mock-model-server.ts';
 import { eventually, setupSuite } from './utils/telemetry.ts';
 
@@ -77,4 +77,48 @@ describe('ws client', () => {
       assertMatchesSchedule(span, sent, suite.server.scheduleFor(sentBefore + i));
     }
   });
+
+  it('times frames read together by their arrival, not by how long the application took with the earlier ones', async () => {
+    const spansBefore = telemetry.responses().length;
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await once(server, 'listening');
+    server.on('connection', (peer) => {
+      peer.on('message', () => {
+        const id = 'resp_together';
+        const event = (type: string, rest: object) => JSON.stringify({ type, ...rest });
+        peer.send(event('response.created', { response: { id, model: MOCK_MODEL } }));
+        // Corked, the two deltas leave in one write and the client reads them in one go.
+        const socket = (peer as unknown as { _socket: import('node:net').Socket })._socket;
+        socket.cork();
+        peer.send(event('response.output_text.delta', { item_id: 'msg', delta: 'a' }));
+        peer.send(event('response.output_text.delta', { item_id: 'msg', delta: 'b' }));
+        socket.uncork();
+        setTimeout(() => peer.send(event('response.completed', { response: { id, model: MOCK_MODEL, usage: null } })), 20);
+      });
+    });
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/responses`);
+    await once(ws, 'open');
+    const slowListenerMs = 40;
+    let deltas = 0;
+    const done = new Promise<void>((resolve) =>
+      ws.on('message', (data) => {
+        const text = String(data);
+        if (text.includes('output_text.delta') && ++deltas === 1) {
+          const until = performance.now() + slowListenerMs;
+          while (performance.now() < until);
+        }
+        if (text.includes('response.completed')) resolve();
+      }),
+    );
+    ws.send(JSON.stringify({ type: 'response.create', model: MOCK_MODEL }));
+    await done;
+    ws.close();
+    server.close();
+    const span = await eventually(() => telemetry.responses().slice(spansBefore).at(0));
+    const [first, second] = recordedTokenTimes(span);
+    assert.equal(span.attributes[RESPONSE.OUTPUT_CHUNKS], 2);
+    assert.ok(second - first < slowListenerMs / 4, `second token recorded ${(second - first).toFixed(3)} ms after the first`);
+  });
 });
+

@@ -1,3 +1,4 @@
+import { arrivalTime } from '../arrival-clock.ts';
 import { ConnectionTracker } from '../connection-tracker.ts';
 import { TRANSPORT } from '../contract.ts';
 import type { Recorder } from '../internal-types.ts';
@@ -93,7 +94,7 @@ export class GlobalWebSocketTransport {
   }
 
   private onMessage(session: WebSocketSession, data: unknown): void {
-    const at = performance.now();
+    const at = arrivalTime();
     // A plain try rather than safely(): this runs per frame and must not allocate a closure.
     try {
       session.onMessage(typeof data === 'string' ? this.frame.set(data) : undefined, byteLength(data), at);

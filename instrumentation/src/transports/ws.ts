@@ -2,6 +2,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
+import { arrivalTime } from '../arrival-clock.ts';
 import { ConnectionTracker } from '../connection-tracker.ts';
 import { TRANSPORT } from '../contract.ts';
 import type { Recorder } from '../internal-types.ts';
@@ -12,6 +13,7 @@ import { FRAME_HEAD_CHARS, WebSocketSession, type ReceivedFrame } from '../webso
 interface WsSocket extends WebSocket {
   _req?: ClientRequest | null;
   _isServer?: boolean;
+  _receiver?: { _allowSynchronousEvents?: boolean } | null;
 }
 
 type Emit = (this: WsSocket, event: string | symbol, ...args: unknown[]) => boolean;
@@ -117,7 +119,9 @@ export class WsTransport {
   };
 
   private observe(socket: WsSocket, event: string, first: unknown, second: unknown): void {
-    const at = performance.now();
+    // With allowSynchronousEvents off, ws emits messages from immediates, outside the poll
+    // whose reading arrivalTime() shares.
+    const at = event === 'message' && socket._receiver?._allowSynchronousEvents !== false ? arrivalTime() : performance.now();
     try {
       if (event === 'message') {
         const session = this.sessions.get(socket);
