@@ -17,7 +17,10 @@
  * instrumentation off: the application stamps each message at the same point — a `ws`
  * listener ahead of all others, and each `fetch` body chunk as undici hands it over (a
  * pass-through stream under the openai client) — and does nothing else with it until the
- * stream is over. Instrumented and control phases alternate; each phase has its own
+ * stream is over. The control stamps each message twice: with its own clock reading, and
+ * with the reading the instrumentation uses (instrumentation/src/arrival-clock.ts: the
+ * first taken in the same poll of the event loop), so the two clocks are compared on the
+ * very same tokens. Instrumented and control phases alternate; each phase has its own
  * event-loop delay histogram and garbage-collection tally, and starts after a full
  * collection, so no phase pays for the garbage of the one before it.
  */
@@ -31,6 +34,7 @@ import { Worker } from 'node:worker_threads';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { GEN_AI, RESPONSE, StreamscopeInstrumentation } from '@streamscope/instrumentation';
 import OpenAI from 'openai';
+import { arrivalTime } from '../../instrumentation/src/arrival-clock.ts';
 import type { FidelityServerOptions, SentRecord } from './server-worker.ts';
 
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 100);
@@ -74,11 +78,16 @@ const DELTA = 'response.output_text.delta';
 /** Control: what a stamped stream said, read once it is over. */
 interface Stamped {
   stamps: number[];
+  /** The same moments read with arrivalTime(). */
+  pollStamps: number[];
   pieces: Buffer[];
 }
+type Clock = 'stamps' | 'pollStamps';
 
 /** SSE control: each event counts at the stamp of the chunk that completed it. */
-function observedFromSse({ stamps, pieces }: Stamped): Observed | undefined {
+function observedFromSse(stamped: Stamped, clock: Clock): Observed | undefined {
+  const { pieces } = stamped;
+  const stamps = stamped[clock];
   const ends: number[] = [];
   let total = 0;
   for (const piece of pieces) ends.push((total += piece.length));
@@ -96,7 +105,9 @@ function observedFromSse({ stamps, pieces }: Stamped): Observed | undefined {
 }
 
 /** WebSocket control: one message per event. */
-function observedFromWs({ stamps, pieces }: Stamped): Observed | undefined {
+function observedFromWs(stamped: Stamped, clock: Clock): Observed | undefined {
+  const { pieces } = stamped;
+  const stamps = stamped[clock];
   const id = pieces.map((p) => RESPONSE_ID.exec(p.toString())?.[1]).find((x) => x !== undefined);
   const arrivalsWall = stamps.filter((_, i) => pieces[i].includes(DELTA)).map(wall);
   return id === undefined ? undefined : { id, arrivalsWall };
@@ -107,10 +118,11 @@ const controlStreams: Record<Transport, Stamped[]> = { websocket: [], sse: [] };
 async function wsStream(control: boolean): Promise<void> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/responses`, { perMessageDeflate: false });
   if (control) {
-    const stamped: Stamped = { stamps: [], pieces: [] };
+    const stamped: Stamped = { stamps: [], pollStamps: [], pieces: [] };
     controlStreams.websocket.push(stamped);
     ws.prependListener('message', (data: Buffer) => {
       stamped.stamps.push(performance.now());
+      stamped.pollStamps.push(arrivalTime());
       stamped.pieces.push(data);
     });
   }
@@ -124,11 +136,12 @@ async function wsStream(control: boolean): Promise<void> {
 /** The control's fetch: the body passes through a stream that stamps each chunk and keeps it. */
 const stampingFetch: typeof fetch = async (input, init) => {
   const response = await fetch(input, init);
-  const stamped: Stamped = { stamps: [], pieces: [] };
+  const stamped: Stamped = { stamps: [], pollStamps: [], pieces: [] };
   controlStreams.sse.push(stamped);
   const body = response.body?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       stamped.stamps.push(performance.now());
+      stamped.pollStamps.push(arrivalTime());
       stamped.pieces.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       controller.enqueue(chunk);
     },
@@ -265,11 +278,11 @@ function instrumented(transport: Transport): Observed[] {
     };
   });
 }
-const controlled = (transport: Transport) =>
-  controlStreams[transport].map(transport === 'websocket' ? observedFromWs : observedFromSse).filter((o): o is Observed => o !== undefined);
+const controlled = (transport: Transport, clock: Clock) =>
+  controlStreams[transport].map((stamped) => (transport === 'websocket' ? observedFromWs : observedFromSse)(stamped, clock)).filter((o): o is Observed => o !== undefined);
 
 function report(recorder: Recorder, transport: Transport) {
-  const errors = collect(recorder === 'control' ? controlled(transport) : instrumented(transport));
+  const errors = collect(recorder === 'control' ? controlled(transport, 'stamps') : instrumented(transport));
   const phase = phases.get(`${recorder}/${transport}`) as Phase;
   const gc = phase.gcPausesMs;
   const figures: Record<string, unknown> = {
@@ -285,7 +298,9 @@ function report(recorder: Recorder, transport: Transport) {
     },
     gc_pauses: { count: gc.length, total_ms: round3(gc.reduce((a, b) => a + b, 0)), p99_ms: round3(quantile(gc, 0.99)), max_ms: round3(Math.max(0, ...gc)) },
   };
-  if (recorder === 'instrumentation') {
+  if (recorder === 'control') {
+    figures.token_error_poll_reading = summarise(collect(controlled(transport, 'pollStamps')).tokenVsSent);
+  } else {
     Object.assign(figures, { ttft_error: summarise(errors.ttftVsSent), vs_injected: { ttft_error: summarise(errors.ttftVsInjected), gap_error: summarise(errors.gapVsInjected) } });
   }
   return figures;
@@ -295,7 +310,7 @@ const byRecorder = Object.fromEntries(RECORDERS.map((recorder) => [recorder, Obj
 const all = collect(TRANSPORTS.flatMap(instrumented));
 const result = {
   bench: 'fidelity',
-  workload: `${CONCURRENCY} concurrent streams × ${ROUNDS} rounds per transport (ws client; SSE via the official openai client over fetch), ${SERVER.tokens} tokens each, TTFT ${SERVER.ttftRangeMs.join('–')} ms, gaps ${SERVER.gapRangeMs.join('–')} ms (seed ${SERVER.seed}); mock server on a worker thread; |error| = |recorded − server write time| per token, TTFT and gap; instrumentation and a no-instrumentation control (stamps at the same point) in alternating phases`,
+  workload: `${CONCURRENCY} concurrent streams × ${ROUNDS} rounds per transport (ws client; SSE via the official openai client over fetch), ${SERVER.tokens} tokens each, TTFT ${SERVER.ttftRangeMs.join('–')} ms, gaps ${SERVER.gapRangeMs.join('–')} ms (seed ${SERVER.seed}); mock server on a worker thread; |error| = |recorded − server write time| per token, TTFT and gap; instrumentation and a no-instrumentation control (stamps at the same point, with its own clock reading and with the poll's first) in alternating phases`,
   responses: spans.length,
   token_error_p50_ms: round3(quantile(all.tokenVsSent, 0.5)),
   token_error_p99_ms: round3(quantile(all.tokenVsSent, 0.99)),
@@ -314,6 +329,8 @@ for (const recorder of RECORDERS) {
   for (const transport of TRANSPORTS) {
     const r = byRecorder[recorder][transport] as ReturnType<typeof report> & { token_error: ReturnType<typeof summarise>; event_loop_delay_ms: { p99: number; max: number }; gc_pauses: { count: number; max_ms: number } };
     console.log(`  ${recorder.padEnd(15)} ${transport.padEnd(9)} token |error| p50 ${r.token_error.p50_ms} ms  p99 ${r.token_error.p99_ms} ms  max ${r.token_error.max_ms} ms (n=${r.token_error.n});  loop delay p99 ${r.event_loop_delay_ms.p99} ms, max ${r.event_loop_delay_ms.max} ms;  GC ${r.gc_pauses.count} pauses, max ${r.gc_pauses.max_ms} ms;  late > 1 ms ${String(r.late_tokens_over_1ms)}, during GC ${String(r.late_tokens_during_gc)}`);
+    const poll = r.token_error_poll_reading as ReturnType<typeof summarise> | undefined;
+    if (poll) console.log(`  ${''.padEnd(15)} ${''.padEnd(9)} same tokens, the poll's first reading: p50 ${poll.p50_ms} ms  p99 ${poll.p99_ms} ms  max ${poll.max_ms} ms`);
   }
 }
 console.log(JSON.stringify(result));
