@@ -127,7 +127,7 @@ async function explain(store: Store, captured: CapturedQuery): Promise<QueryRepo
   let usesRollups = false;
   walk(plan.Plan, (node) => {
     const relation = node['Relation Name'] ?? '';
-    if (relation === 'rollups_1m' || relation === 'rollups_1h') usesRollups = true;
+    if (/^(connection_)?rollups_1[mh]$/.test(relation)) usesRollups = true;
     const rowsRead = ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1);
     if (node['Node Type'] === 'Seq Scan' && RAW_RELATION.test(relation) && rowsRead >= SEQ_SCAN_ROWS_OF_CONCERN) rawSeqScans.add(relation.replace(/_p\d{8}$/, '_p*'));
   });
@@ -172,7 +172,7 @@ async function load(store: Store): Promise<SavedLoad> {
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   console.error(`\nloaded ${dataset.responses.toLocaleString('en-US')} responses, ${dataset.connections.toLocaleString('en-US')} connections, ${dataset.rollupRows.toLocaleString('en-US')} rollup rows in ${loadSeconds.toFixed(0)} s (${dataset.hourlyRollups} hours rolled up in ${dataset.hourlyRollupSeconds.toFixed(1)} s); vacuum analyze…`);
   // What autovacuum does to a table soon after a load: statistics, and the visibility map index-only scans need.
-  await store.db.execute(sql`vacuum analyze responses, connections, rollups_1m, rollups_1h`);
+  await store.db.execute(sql`vacuum analyze responses, connections, rollups_1m, rollups_1h, connection_rollups_1m, connection_rollups_1h`);
   const loaded = { dataset, loadSeconds };
   await saveLoad(store, loaded);
   return loaded;
@@ -189,7 +189,9 @@ async function main(): Promise<void> {
     if (previous) console.error(`reusing the history loaded in ${database.name} (${previous.dataset.responses.toLocaleString('en-US')} responses, ${previous.dataset.from.toISOString()} to ${previous.dataset.to.toISOString()})`);
     const { dataset, loadSeconds } = previous ?? (await load(store));
     const days = (dataset.to.getTime() - dataset.from.getTime()) / (24 * HOUR_MS);
-    const [{ size }] = await queryRows<{ size: string }>(store.db, sql`select pg_size_pretty(pg_database_size(current_database())) as size`);
+    const [{ size, connectionRollupRows }] = await queryRows<{ size: string; connectionRollupRows: number }>(store.db, sql`
+      select pg_size_pretty(pg_database_size(current_database())) as size,
+             (select count(*) from connection_rollups_1m)::int as "connectionRollupRows"`);
     console.error(`database size ${size}, disk free on /work: ${diskFree()}`);
 
     const selected = ([name]: [string, View]) => name.includes(args.only);
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
       + (misses.length ? `; missing: ${misses.map((r) => r.view).join(', ')}` : ''));
     printFinalJson({
       benchmark: 'queries',
-      workload: { responses: dataset.responses, connections: dataset.connections, rollupRows: dataset.rollupRows, hourlyRollups: dataset.hourlyRollups, hourlyRollupSeconds: round(dataset.hourlyRollupSeconds), days, runs: RUNS, loadSeconds: round(loadSeconds), reusedLoad: previous !== null, databaseSize: size },
+      workload: { responses: dataset.responses, connections: dataset.connections, rollupRows: dataset.rollupRows, connectionRollupRows, hourlyRollups: dataset.hourlyRollups, hourlyRollupSeconds: round(dataset.hourlyRollupSeconds), days, runs: RUNS, loadSeconds: round(loadSeconds), reusedLoad: previous !== null, databaseSize: size },
       machine: machine(),
       targetP95Ms: TARGET_P95_MS,
       views: reports,

@@ -96,7 +96,7 @@ function sums(row: SumRow): Omit<Aggregate, 'ttft' | 'itl' | 'duration'> {
 }
 
 /** Exact quantiles of a column over the group: the value at rank q·(n−1), nulls left out. */
-function exactQuantiles(column: SQL): SQL {
+export function exactQuantiles(column: SQL): SQL {
   // Identical aggregate calls are computed once per group, so the sort happens once.
   const sorted = sql`(array_agg(${column} order by ${column}) filter (where ${column} is not null))`;
   const n = sql`count(${column})`;

@@ -9,7 +9,7 @@ import type { Db } from '../client';
 import { HANDSHAKE_MS } from '../handshake';
 import { queryRows } from '../rows';
 import { aggregateResponses, type Aggregate } from './aggregate';
-import { connectionsInUse } from './connections-in-use';
+import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
 import { percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
 
 export type ComparedMetric =
@@ -93,20 +93,27 @@ interface Handshakes extends Record<string, unknown> {
 
 /**
  * Per transport: handshake time of the connections in use during the range
- * (connections-in-use.ts) and the responses they carried. Connections carry no model, so
- * every model of a transport shares the figure.
+ * (connections-in-use.ts) that carried a response, and the responses they carried; from
+ * raw rows up to RAW_RANGE_LIMIT_MS, from the connection rollups beyond (`source`).
+ * Connections carry no model, so every model of a transport shares the figure.
  */
-async function handshakes(db: Db, filter: DashboardFilter): Promise<Handshakes[]> {
-  const columns = sql`transport, ${HANDSHAKE_MS} as handshake_ms, responses`;
+async function handshakes(db: Db, filter: DashboardFilter, source: PercentileSource): Promise<Handshakes[]> {
+  const carrying = sql`where responses > 0`;
+  const inUse = source === 'raw'
+    ? sql`select transport, 1 as carrying, ${HANDSHAKE_MS} as handshake_ms, responses
+          from (${connectionsInUse(filter, ['service'], sql`transport, dns_ms, tcp_ms, tls_ms, connect_ms, upgrade_ms, responses`)}) c ${carrying}`
+    : sql`select transport, carrying, handshake_ms, responses from (${inUseFromRollups(filter, { hours: true })}) c
+          union all
+          select coalesce(transport, ''), 1, ${HANDSHAKE_MS}, responses
+          from (${reportedOpen(filter, ['service'], sql`transport, dns_ms, tcp_ms, tls_ms, connect_ms, upgrade_ms, responses`)}) c ${carrying}`;
   return queryRows<Handshakes>(
     db,
     sql`select coalesce(transport, '') as transport,
                coalesce(sum(handshake_ms), 0)::float8 as handshake_ms,
                coalesce(sum(responses), 0)::float8 as responses,
-               count(*)::float8 as connections
-        from (${connectionsInUse(filter, ['service'], columns)}) c
-        where responses > 0
-        group by 1`,
+               sum(carrying)::float8 as connections
+        from (${inUse}) c
+        group by 1 having sum(carrying) > 0`,
   );
 }
 
@@ -165,7 +172,7 @@ export async function compareTransports(db: Db, filter: DashboardFilter, source:
   const all = { ...filter, transport: undefined };
   const [aggregates, transportHandshakes] = await Promise.all([
     aggregateResponses(db, all, { by: ['model', 'transport'], source }),
-    handshakes(db, all),
+    handshakes(db, all, source),
   ]);
   const seconds = rangeSeconds(filter);
   const byModel = new Map<string, TransportColumn[]>();

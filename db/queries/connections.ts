@@ -7,7 +7,12 @@ import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { queryRows } from '../rows';
 import { connections, type ConnectionRow } from '../schema';
-import { filterConditions, type DashboardFilter } from './filter';
+import { CARRIED_COLUMNS, RESPONSES_PER_CONNECTION_BOUNDS } from '../connection-rollups';
+import { histogramQuantiles } from '../histogram';
+import { exactQuantiles } from './aggregate';
+import { CONNECTION_TABLES } from './connections-in-use';
+import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
+import { addCounts, rollupSource } from './rollup-rows';
 
 export interface TransportConnectionSummary {
   transport: string;
@@ -34,13 +39,11 @@ export interface ConnectionsView {
   recent: (ConnectionRow & { lifetimeMs: number | null })[];
 }
 
-/** Upper bounds of the responses-per-connection bins; the last bin is open-ended. */
-const DISTRIBUTION_BOUNDS = [1, 2, 5, 20, 100];
-
 function binLabel(index: number): string {
-  const upper = DISTRIBUTION_BOUNDS[index];
-  const lower = index === 0 ? 0 : DISTRIBUTION_BOUNDS[index - 1] + 1;
-  if (upper === undefined) return `> ${DISTRIBUTION_BOUNDS[DISTRIBUTION_BOUNDS.length - 1]}`;
+  const bounds = RESPONSES_PER_CONNECTION_BOUNDS;
+  const upper = bounds[index];
+  const lower = index === 0 ? 0 : bounds[index - 1] + 1;
+  if (upper === undefined) return `> ${bounds[bounds.length - 1]}`;
   return lower === upper ? String(upper) : `${lower}–${upper}`;
 }
 
@@ -51,17 +54,23 @@ export function handshakeMs(c: Pick<ConnectionRow, 'dnsMs' | 'tcpMs' | 'tlsMs' |
 
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
-export async function connectionsView(db: Db, filter: DashboardFilter, recentLimit = 24): Promise<ConnectionsView> {
+interface Summary {
+  summary: TransportConnectionSummary[];
+  /** Connections per bin of RESPONSES_PER_CONNECTION_BOUNDS. */
+  bins: number[];
+}
+
+/** Exact lifetimes and phase means of the range's connections, from raw rows. */
+async function fromRawRows(db: Db, filter: DashboardFilter): Promise<Summary> {
   const where = filterConditions(filter, sql`opened_at`, ['service', 'transport']);
-  const lifetimeMs = sql`extract(epoch from (closed_at - opened_at)) * 1000`;
-  const [summaryRows, distributionRows, recent] = await Promise.all([
+  const [lifetimeP50, , lifetimeP99] = [0, 1, 2].map((i) => sql`(${exactQuantiles(sql`(extract(epoch from (closed_at - opened_at)) * 1000)::float8`)})[${i + 1}]`);
+  const [summaryRows, binRows] = await Promise.all([
     queryRows<Record<string, unknown>>(
       db,
       sql`select coalesce(transport, '') as transport, count(*)::float8 as connections,
                  avg(dns_ms)::float8 as dns_ms, avg(tcp_ms)::float8 as tcp_ms,
                  avg(tls_ms)::float8 as tls_ms, avg(upgrade_ms)::float8 as upgrade_ms,
-                 percentile_cont(0.5) within group (order by ${lifetimeMs}) as lifetime_p50,
-                 percentile_cont(0.99) within group (order by ${lifetimeMs}) as lifetime_p99,
+                 ${lifetimeP50} as lifetime_p50, ${lifetimeP99} as lifetime_p99,
                  avg(responses)::float8 as responses_per_connection
           from connections where ${where}
           group by 1 order by 1`,
@@ -69,11 +78,79 @@ export async function connectionsView(db: Db, filter: DashboardFilter, recentLim
     queryRows<{ bin: number; connections: number }>(
       db,
       sql`select width_bucket(coalesce(responses, 0), ${sql`array[${sql.join(
-        DISTRIBUTION_BOUNDS.map((b) => sql`${b + 1}::int`),
+        RESPONSES_PER_CONNECTION_BOUNDS.map((b) => sql`${b + 1}::int`),
         sql`, `,
       )}]`}) as bin, count(*)::float8 as connections
           from connections where ${where} group by 1`,
     ),
+  ]);
+  const counts = new Map(binRows.map((row) => [Number(row.bin), Number(row.connections)]));
+  return {
+    summary: summaryRows.map((row) => ({
+      transport: String(row.transport),
+      connections: Number(row.connections),
+      dnsMs: num(row.dns_ms),
+      tcpMs: num(row.tcp_ms),
+      tlsMs: num(row.tls_ms),
+      upgradeMs: num(row.upgrade_ms),
+      lifetimeP50Ms: num(row.lifetime_p50),
+      lifetimeP99Ms: num(row.lifetime_p99),
+      responsesPerConnection: num(row.responses_per_connection),
+    })),
+    bins: BINS.map((_, i) => counts.get(i) ?? 0),
+  };
+}
+
+const BINS = [...RESPONSES_PER_CONNECTION_BOUNDS, null];
+const PHASES = ['dns', 'tcp', 'tls', 'upgrade'] as const;
+
+/**
+ * The same figures from the connection rollups of the minutes (and hours) the range
+ * holds: means from sums and counts, lifetimes from the merged histograms (within
+ * RELATIVE_ACCURACY of the exact values).
+ */
+async function fromRollups(db: Db, filter: DashboardFilter): Promise<Summary> {
+  const sums = sql.raw([
+    'sum(connections)::float8 as connections', 'sum(responses)::float8 as responses', 'sum(responses_reported)::float8 as responses_reported',
+    ...PHASES.flatMap((phase) => [`sum(${phase}_ms_sum)::float8 as ${phase}_ms_sum`, `sum(${phase}_count)::float8 as ${phase}_count`]),
+    ...CARRIED_COLUMNS.map((column) => `sum(${column})::float8 as ${column}`),
+    // One text of every histogram, added up by addCounts.
+    "string_agg(lifetime_hist::text, '') as lifetime_hist",
+  ].join(', '));
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select transport, ${sums}
+        from (${rollupSource(filter, { hours: true, columns: sql`*`, tables: CONNECTION_TABLES })}) c
+        group by 1 having sum(connections) > 0 order by 1`,
+  );
+  const mean = (sum: unknown, n: unknown) => (Number(n) > 0 ? Number(sum) / Number(n) : null);
+  return {
+    summary: rows.map((row) => {
+      const lifetimes = new Map<number, number>();
+      addCounts(lifetimes, String(row.lifetime_hist ?? ''));
+      const [p50, p99] = histogramQuantiles(Object.fromEntries(lifetimes), [0.5, 0.99]);
+      const [dnsMs, tcpMs, tlsMs, upgradeMs] = PHASES.map((phase) => mean(row[`${phase}_ms_sum`], row[`${phase}_count`]));
+      return {
+        transport: String(row.transport),
+        connections: Number(row.connections),
+        dnsMs, tcpMs, tlsMs, upgradeMs,
+        lifetimeP50Ms: p50,
+        lifetimeP99Ms: p99,
+        responsesPerConnection: mean(row.responses, row.responses_reported),
+      };
+    }),
+    bins: CARRIED_COLUMNS.map((column) => rows.reduce((total, row) => total + Number(row[column]), 0)),
+  };
+}
+
+/**
+ * The range's connections by transport, the distribution of responses they carried, and
+ * the most recently opened of them. `source` as the other views choose it: raw rows up to
+ * RAW_RANGE_LIMIT_MS, rollups beyond.
+ */
+export async function connectionsView(db: Db, filter: DashboardFilter, recentLimit = 24, source: PercentileSource = percentileSource(filter)): Promise<ConnectionsView> {
+  const [{ summary, bins }, recent] = await Promise.all([
+    source === 'raw' ? fromRawRows(db, filter) : fromRollups(db, filter),
     db
       .select()
       .from(connections)
@@ -88,20 +165,9 @@ export async function connectionsView(db: Db, filter: DashboardFilter, recentLim
       .orderBy(desc(connections.openedAt))
       .limit(recentLimit),
   ]);
-  const counts = new Map(distributionRows.map((row) => [Number(row.bin), Number(row.connections)]));
   return {
-    summary: summaryRows.map((row) => ({
-      transport: String(row.transport),
-      connections: Number(row.connections),
-      dnsMs: num(row.dns_ms),
-      tcpMs: num(row.tcp_ms),
-      tlsMs: num(row.tls_ms),
-      upgradeMs: num(row.upgrade_ms),
-      lifetimeP50Ms: num(row.lifetime_p50),
-      lifetimeP99Ms: num(row.lifetime_p99),
-      responsesPerConnection: num(row.responses_per_connection),
-    })),
-    distribution: [...DISTRIBUTION_BOUNDS, null].map((_, i) => ({ label: binLabel(i), connections: counts.get(i) ?? 0 })),
+    summary,
+    distribution: BINS.map((_, i) => ({ label: binLabel(i), connections: bins[i] })),
     recent: recent.map((row) => ({ ...row, lifetimeMs: row.closedAt ? row.closedAt.getTime() - row.openedAt.getTime() : null })),
   };
 }

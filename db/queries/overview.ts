@@ -2,12 +2,12 @@
  * The overview: rates and latency percentiles over time, open connections, and headline
  * tiles for the whole range.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { queryRows } from '../rows';
 import { HOUR_MS } from '../hourly-rollups';
 import { aggregateGroupings, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
-import { connectionsInUse } from './connections-in-use';
+import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
 import { filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
 
 export interface OverviewPoint {
@@ -68,33 +68,81 @@ export function stepFor(filter: DashboardFilter): number {
  */
 export const UNREPORTED_WINDOW_MS = 15 * 60_000;
 
+type StepOf = (time: SQL) => SQL;
+
+/**
+ * Connections reported (closed or still open) in use per step, from raw rows: counted per
+ * (first step, last step) in SQL and spread over their steps here, so no step is joined to
+ * the connections.
+ */
+async function reportedFromRawRows(db: Db, filter: DashboardFilter, stepMs: number, stepOf: StepOf): Promise<Map<number, number>> {
+  const toTs = sql`${filter.to.toISOString()}::timestamptz`;
+  const rows = await queryRows<{ first: number; last: number; connections: number }>(
+    db,
+    sql`select ${stepOf(sql`greatest(opened_at, ${filter.from.toISOString()}::timestamptz)`)} as first,
+               ${stepOf(sql`least(coalesce(closed_at, ${toTs}), ${toTs} - interval '1 millisecond')`)} as last,
+               count(*)::float8 as connections
+        from (${connectionsInUse(filter, ['service', 'transport'], sql`opened_at, closed_at`)}) c
+        group by 1, 2`,
+  );
+  const counts = new Map<number, number>();
+  for (const row of rows) addOver(counts, Number(row.first), Number(row.last), stepMs, Number(row.connections));
+  return counts;
+}
+
+/**
+ * The same from the connection rollups (connections-in-use.ts): a step holds those in use
+ * at the range's first minute plus those opened before the step ends, less those closed
+ * before it starts; those reported still open count from the step they opened in on.
+ */
+async function reportedFromRollups(db: Db, filter: DashboardFilter, stepMs: number, stepOf: StepOf): Promise<Map<number, number>> {
+  const [changes, stillOpen] = await Promise.all([
+    queryRows<{ bucket: number; opened: number; closed: number }>(
+      db,
+      sql`select bucket, sum(opened)::float8 as opened, sum(closed)::float8 as closed
+          from (${inUseFromRollups(filter, { hours: stepMs % HOUR_MS === 0 })}) c group by bucket`,
+    ),
+    queryRows<{ first: number; connections: number }>(
+      db,
+      sql`select ${stepOf(sql`greatest(opened_at, ${filter.from.toISOString()}::timestamptz)`)} as first, count(*)::float8 as connections
+          from (${reportedOpen(filter, ['service', 'transport'], sql`opened_at`)}) c group by 1`,
+    ),
+  ]);
+  const sorted = changes.map((row) => ({ bucket: Number(row.bucket), opened: Number(row.opened), closed: Number(row.closed) })).sort((a, b) => a.bucket - b.bucket);
+  const counts = new Map<number, number>();
+  const lastStep = Math.floor((filter.to.getTime() - 1) / stepMs) * stepMs;
+  let [opened, closed, nextOpened, nextClosed] = [0, 0, 0, 0];
+  for (let time = Math.floor(filter.from.getTime() / stepMs) * stepMs; time <= lastStep; time += stepMs) {
+    for (; nextOpened < sorted.length && sorted[nextOpened].bucket < time + stepMs; nextOpened++) opened += sorted[nextOpened].opened;
+    for (; nextClosed < sorted.length && sorted[nextClosed].bucket < time; nextClosed++) closed += sorted[nextClosed].closed;
+    counts.set(time, opened - closed);
+  }
+  for (const row of stillOpen) addOver(counts, Number(row.first), lastStep, stepMs, Number(row.connections));
+  return counts;
+}
+
+/** Adds `n` to every step from `first` to `last`. */
+function addOver(counts: Map<number, number>, first: number, last: number, stepMs: number, n: number): void {
+  for (let time = first; time <= last; time += stepMs) counts.set(time, (counts.get(time) ?? 0) + n);
+}
+
 /**
  * Distinct connections in use per step. The instrumentation reports a connection when it
  * closes, so a socket still open has no row yet: the responses it carried stand in for it
  * (counted in the step they started), and reported connections count in every step their
- * lifetime overlaps. Connection rows carry service and transport but no model.
- *
- * Reported connections (those in use during the range, see connections-in-use.ts) are
- * counted per (first step, last step) in SQL and spread over their steps here, so no step
- * is joined to the connections. Only the last
- * UNREPORTED_WINDOW_MS of responses are scanned: an unreported socket is a recent one.
+ * lifetime overlaps, read from raw rows up to RAW_RANGE_LIMIT_MS and from the connection
+ * rollups beyond (`source`). Connections carry service and transport but no model. Only
+ * the last UNREPORTED_WINDOW_MS of responses are scanned: an unreported socket is a recent
+ * one.
  */
-async function connectionsPerStep(db: Db, filter: DashboardFilter, stepSeconds: number): Promise<Map<number, number>> {
+async function connectionsPerStep(db: Db, filter: DashboardFilter, stepSeconds: number, source: PercentileSource): Promise<Map<number, number>> {
   const stepMs = stepSeconds * 1000;
   const from = filter.from.getTime();
   const to = filter.to.getTime();
-  const toTs = sql`${filter.to.toISOString()}::timestamptz`;
-  const stepOf = (time: ReturnType<typeof sql>) => sql`(floor(extract(epoch from ${time}) * 1000 / ${stepMs}::float8) * ${stepMs}::float8)::float8`;
+  const stepOf: StepOf = (time) => sql`(floor(extract(epoch from ${time}) * 1000 / ${stepMs}::float8) * ${stepMs}::float8)::float8`;
   const recent = { ...filter, from: new Date(Math.max(from, to - UNREPORTED_WINDOW_MS)) };
-  const [reported, unreported] = await Promise.all([
-    queryRows<{ first: number; last: number; connections: number }>(
-      db,
-      sql`select ${stepOf(sql`greatest(opened_at, ${filter.from.toISOString()}::timestamptz)`)} as first,
-                 ${stepOf(sql`least(coalesce(closed_at, ${toTs}), ${toTs} - interval '1 millisecond')`)} as last,
-                 count(*)::float8 as connections
-          from (${connectionsInUse(filter, ['service', 'transport'], sql`opened_at, closed_at`)}) c
-          group by 1, 2`,
-    ),
+  const [counts, unreported] = await Promise.all([
+    (source === 'raw' ? reportedFromRawRows : reportedFromRollups)(db, filter, stepMs, stepOf),
     queryRows<{ time: number; connections: number }>(
       db,
       sql`select time, count(*)::float8 as connections
@@ -110,10 +158,7 @@ async function connectionsPerStep(db: Db, filter: DashboardFilter, stepSeconds: 
           group by time`,
     ),
   ]);
-  const counts = new Map<number, number>();
-  const add = (time: number, n: number) => counts.set(time, (counts.get(time) ?? 0) + n);
-  for (const row of reported) for (let time = Number(row.first); time <= Number(row.last); time += stepMs) add(time, Number(row.connections));
-  for (const row of unreported) add(Number(row.time), Number(row.connections));
+  for (const row of unreported) addOver(counts, Number(row.time), Number(row.time), stepMs, Number(row.connections));
   return counts;
 }
 
@@ -138,7 +183,7 @@ export async function overview(db: Db, filter: DashboardFilter, source: Percenti
   const firstStep = Math.floor(filter.from.getTime() / stepMs) * stepMs;
   const [[steps, [total]], connections] = await Promise.all([
     aggregateGroupings(db, filter, [['time'], []], { stepSeconds, source }),
-    connectionsPerStep(db, filter, stepSeconds),
+    connectionsPerStep(db, filter, stepSeconds, source),
   ]);
   const byTime = new Map(steps.map((step) => [step.time, step]));
   const series: OverviewPoint[] = [];

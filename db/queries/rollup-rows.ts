@@ -88,25 +88,39 @@ const COLUMNS = sql.raw(`(extract(epoch from bucket) * 1000)::float8 as bucket, 
 
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
 
+/** Which rollup tables a read goes to: the response rollups unless told. */
+export interface RollupTables {
+  minutes: string;
+  hours: string;
+  /** The dimensions the tables are keyed by (connection rollups carry no model). */
+  dimensions: readonly ('service' | 'model' | 'transport')[];
+}
+
+const RESPONSE_TABLES: RollupTables = { minutes: 'rollups_1m', hours: 'rollups_1h', dimensions: ['service', 'model', 'transport'] };
+
 /**
  * The source rows of [from, to) as one union. With `hours`, the whole hours inside the
- * range up to the last hour rolled come from rollups_1h; everything else from rollups_1m.
- * The caller must only use hours when an hour row falls whole in one of its groups.
- * `columns` defaults to those readRollups reads.
+ * range up to the last hour rolled come from the hourly table; everything else from the
+ * minutes. The caller must only use hours when an hour row falls whole in one of its
+ * groups. `columns` defaults to those readRollups reads.
  */
-export function rollupSource(filter: DashboardFilter, { hours, columns = COLUMNS }: { hours: boolean; columns?: SQL }): SQL {
+export function rollupSource(
+  filter: DashboardFilter,
+  { hours, columns = COLUMNS, tables = RESPONSE_TABLES }: { hours: boolean; columns?: SQL; tables?: RollupTables },
+): SQL {
   const from = filter.from.getTime();
   const to = filter.to.getTime();
-  const dims = andConditions(dimensionConditions(filter));
+  const dims = andConditions(dimensionConditions(filter, tables.dimensions));
+  const [minutes, hourly] = [tables.minutes, tables.hours].map((name) => sql.identifier(name));
   const firstHour = Math.ceil(from / HOUR_MS) * HOUR_MS;
   const lastHour = Math.floor(to / HOUR_MS) * HOUR_MS;
-  if (!hours || lastHour <= firstHour) return sql`select ${columns} from rollups_1m where bucket >= ${at(from)} and bucket < ${at(to)}${dims}`;
+  if (!hours || lastHour <= firstHour) return sql`select ${columns} from ${minutes} where bucket >= ${at(from)} and bucket < ${at(to)}${dims}`;
   // Hours after the newest rolled one are read by the minute: the job runs every few
   // minutes, so a completed hour may not be rolled yet.
-  const hoursEnd = sql`(select least(${at(lastHour)}, greatest(${at(firstHour)}, max(bucket) + interval '1 hour')) from rollups_1h)`;
-  return sql`select ${columns} from rollups_1h where bucket >= ${at(firstHour)} and bucket < ${hoursEnd}${dims}
+  const hoursEnd = sql`(select least(${at(lastHour)}, greatest(${at(firstHour)}, max(bucket) + interval '1 hour')) from ${hourly})`;
+  return sql`select ${columns} from ${hourly} where bucket >= ${at(firstHour)} and bucket < ${hoursEnd}${dims}
     union all
-    select ${columns} from rollups_1m
+    select ${columns} from ${minutes}
     where ((bucket >= ${at(from)} and bucket < ${at(firstHour)}) or (bucket >= ${hoursEnd} and bucket < ${at(to)}))${dims}`;
 }
 
@@ -159,9 +173,9 @@ export function mergeRecords(records: readonly (RollupRecord | RollupGroup)[], k
  * Adds a histogram's counts into `target`. A stored one is read straight from jsonb's text
  * form ({"key": count, ...}, integer keys and counts) one character at a time: parsing
  * thousands of rows into objects first, or slicing out every number, cost several times
- * the merge itself (bench/queries).
+ * the merge itself (bench/queries). Several such texts one after another add up alike.
  */
-function addCounts(target: Counts, source: string | Counts): void {
+export function addCounts(target: Counts, source: string | Counts): void {
   if (typeof source !== 'string') {
     for (const [key, n] of source) target.set(key, (target.get(key) ?? 0) + n);
     return;
