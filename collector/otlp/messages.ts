@@ -53,5 +53,8 @@ export const ExportTraceServiceResponse = root.lookupType('opentelemetry.proto.c
 export const ExportMetricsServiceRequest = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
 export const RpcStatus = root.lookupType('google.rpc.Status');
 
+/** A message type of the trace .proto files, by its name within opentelemetry.proto (read-traces.ts walks them). */
+export const otlpType = (name: string) => root.lookupType(`opentelemetry.proto.${name}`);
+
 /** Span status codes as the trace .proto numbers them. */
 export const StatusCode = root.lookupEnum('opentelemetry.proto.trace.v1.Status.StatusCode').values;

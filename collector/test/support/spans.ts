@@ -2,7 +2,7 @@
  * Emits spans through the real OpenTelemetry SDK and an official OTLP exporter, the way
  * an instrumented application would.
  */
-import type { Attributes, HrTime, SpanKind, SpanStatus } from '@opentelemetry/api';
+import type { Attributes, HrTime, Link, SpanKind, SpanStatus } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPTraceExporterHttpJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
@@ -25,6 +25,7 @@ export interface SpanSpec {
   kind?: SpanKind;
   status?: SpanStatus;
   events?: { name: string; attributes?: Attributes; time: HrTime }[];
+  links?: Link[];
 }
 
 export interface EmitOptions {
@@ -44,7 +45,7 @@ export function recordSpans(options: Pick<EmitOptions, 'resource' | 'scope'>, sp
   });
   const tracer = provider.getTracer(options.scope?.name ?? 'streamscope-test', options.scope?.version);
   for (const spec of specs) {
-    const span = tracer.startSpan(spec.name, { attributes: spec.attributes, startTime: spec.startTime, kind: spec.kind });
+    const span = tracer.startSpan(spec.name, { attributes: spec.attributes, startTime: spec.startTime, kind: spec.kind, links: spec.links });
     for (const event of spec.events ?? []) span.addEvent(event.name, event.attributes, event.time);
     if (spec.status) span.setStatus(spec.status);
     span.end(spec.endTime);
