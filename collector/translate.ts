@@ -168,21 +168,39 @@ function serviceOf(span: DecodedSpan): string {
 }
 
 function rowAttributes(a: MappedAttributes, span: DecodedSpan): Record<string, unknown> {
-  const { [ATTR_SERVICE_NAME]: _service, ...resource } = span.resource;
-  const attributes = boundAttributes(a.unmapped(), MAX_ATTRIBUTES_BYTES);
-  attributes[RESOURCE_KEY] = boundAttributes(resource, MAX_RESOURCE_BYTES);
+  const attributes = boundAttributes(a.values, MAX_ATTRIBUTES_BYTES, (key) => a.unmapped(key));
+  attributes[RESOURCE_KEY] = boundResource(span.resource);
   return attributes;
 }
 
 /**
- * Keeps attributes in order until the serialised budget is spent, cutting long strings;
- * the count of those left out is recorded so a reader knows the row is partial.
+ * A request's spans share one resource object, and so do their rows: bounded once, not
+ * once per span (it is never modified after translation).
  */
-function boundAttributes(attributes: Attributes, maxBytes: number): Attributes {
+const boundResources = new WeakMap<Attributes, Attributes>();
+
+function boundResource(resource: Attributes): Attributes {
+  let bounded = boundResources.get(resource);
+  if (bounded === undefined) {
+    bounded = boundAttributes(resource, MAX_RESOURCE_BYTES, (key) => key !== ATTR_SERVICE_NAME);
+    boundResources.set(resource, bounded);
+  }
+  return bounded;
+}
+
+/**
+ * Keeps the attributes `keep` accepts, in order, until the serialised budget is spent,
+ * cutting long strings; the count of those left out is recorded so a reader knows the row
+ * is partial.
+ */
+function boundAttributes(attributes: Attributes, maxBytes: number, keep: (key: string) => boolean): Attributes {
   const kept = emptyAttributes();
   let remaining = maxBytes;
   let dropped = 0;
-  for (const [key, raw] of Object.entries(attributes)) {
+  // Attribute maps have no prototype: for-in sees exactly their own keys, without an array of entries.
+  for (const key in attributes) {
+    if (!keep(key)) continue;
+    const raw = attributes[key];
     const value = typeof raw === 'string' && raw.length > MAX_ATTRIBUTE_STRING_LENGTH
       ? `${raw.slice(0, MAX_ATTRIBUTE_STRING_LENGTH)}…`
       : raw;
@@ -202,7 +220,7 @@ function boundAttributes(attributes: Attributes, maxBytes: number): Attributes {
 class MappedAttributes {
   private readonly used = new Set<string>();
 
-  constructor(private readonly values: Attributes) {}
+  constructor(readonly values: Attributes) {}
 
   /** The value, with an empty OTLP AnyValue read as absent. */
   consume(key: string): Exclude<AttributeValue, null> | undefined {
@@ -249,13 +267,9 @@ class MappedAttributes {
     throw invalid(key, value, 'an array of integers from 0 to 2147483647 (microseconds)');
   }
 
-  /** Attributes not mapped to a column, less prompt and completion text. */
-  unmapped(): Attributes {
-    const rest = emptyAttributes();
-    for (const [key, value] of Object.entries(this.values)) {
-      if (!this.used.has(key) && !isContentAttribute(key)) rest[key] = value;
-    }
-    return rest;
+  /** True for an attribute not mapped to a column, unless it is prompt or completion text. */
+  unmapped(key: string): boolean {
+    return !this.used.has(key) && !isContentAttribute(key);
   }
 }
 
