@@ -37,8 +37,15 @@ export function toWire(batch: PreparedBatch): WireBatch {
 }
 
 function fromWire(batch: WireBatch): PreparedBatch {
-  for (const row of batch.responses) (row as ResponseRow).tokenOffsetsUs = row.tokenOffsetsUs && Array.from(row.tokenOffsetsUs);
+  for (const row of batch.responses) (row as ResponseRow).tokenOffsetsUs = row.tokenOffsetsUs && toArray(row.tokenOffsetsUs);
   return batch as PreparedBatch;
+}
+
+/** Array.from goes through the iterator protocol: five times the cost of this loop, on the event loop. */
+function toArray(values: Int32Array): number[] {
+  const array = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) array[i] = values[i];
+  return array;
 }
 
 export type PrepareReply =
