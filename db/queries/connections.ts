@@ -47,11 +47,6 @@ function binLabel(index: number): string {
   return lower === upper ? String(upper) : `${lower}–${upper}`;
 }
 
-/** Time spent before the connection could carry a byte: DNS + TCP + TLS + upgrade, phases not taken count 0. */
-export function handshakeMs(c: Pick<ConnectionRow, 'dnsMs' | 'tcpMs' | 'tlsMs' | 'upgradeMs'>): number {
-  return (c.dnsMs ?? 0) + (c.tcpMs ?? 0) + (c.tlsMs ?? 0) + (c.upgradeMs ?? 0);
-}
-
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 interface Summary {

@@ -1,4 +1,5 @@
-import { connectionsView, handshakeMs } from '@/db/queries/connections';
+import { handshakeMsOf } from '@/db/handshake';
+import { connectionsView } from '@/db/queries/connections';
 import { formatValue, transportName } from '@/lib/ui/format';
 import type { SearchParams } from '@/lib/ui/view-params';
 import { ConnectionCharts } from '../../_components/connection-charts';
@@ -88,7 +89,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
                       {c.serverPort ? `:${c.serverPort}` : ''}
                     </td>
                     <td className="nowrap">{time.format(c.openedAt)}</td>
-                    <td className="num">{formatValue(handshakeMs(c), 'ms')}</td>
+                    <td className="num">{formatValue(handshakeMsOf(c), 'ms')}</td>
                     <td className="num">{c.lifetimeMs === null ? 'open' : formatValue(c.lifetimeMs, 'ms')}</td>
                     <td className="num">{formatValue(c.responses, 'count')}</td>
                     <td className="num">{formatValue(c.bytesReceived, 'bytes')}</td>

@@ -1,7 +1,7 @@
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { sharedStore } from '@/db/client';
-import { handshakeMs } from '@/db/queries/connections';
+import { handshakeMsOf } from '@/db/handshake';
 import { responseDetail } from '@/db/queries/response';
 import { formatValue, transportName } from '@/lib/ui/format';
 import { withParams, type SearchParams } from '@/lib/ui/view-params';
@@ -41,7 +41,7 @@ export default async function ResponsePage({
   if (!detail) notFound();
   const { response: r, connection: c } = detail;
   const { tokenOffsetsUs: _offsets, attributes, ...columns } = r;
-  const handshake = c ? handshakeMs(c) : null;
+  const handshake = c ? handshakeMsOf(c) : null;
   return (
     <>
       <section className="view-header">
