@@ -17,6 +17,8 @@
  *      from the raw rows (the run fails otherwise).
  *   5. collector → PGlite (the embedded default), same load, decode threads and the event
  *      loop (which PGlite shares) alternating.
+ *   6. the protobuf decoders side by side: CPU per request of the wire reader the collector
+ *      uses and of protobufjs's reflection decoder, alternating (decode-compare.ts).
  * The collector runs in this process; its RSS is this process's.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -40,6 +42,7 @@ import { copyInto, responsesCopyText } from '../support/copy';
 import { checkRollupsAgainstRawRows } from '../support/rollup-check';
 import { machine, printFinalJson, printTable, quantile, round } from '../support/report';
 import { TOKENS_PER_RESPONSE } from '../support/workload';
+import { compareDecoders } from './decode-compare';
 import { captureTemplates, SPANS_PER_REQUEST, TEMPLATES, type ClientCommand, type ClientMessage } from './load';
 
 const { values: args } = parseArgs({
@@ -61,6 +64,9 @@ const DUPLICATE_EVERY = 10;
 /** Alternating rounds of decode threads vs the event loop (Postgres in SECONDS, PGlite in SIDE_SECONDS per mode). */
 const POSTGRES_ROUNDS = 3;
 const PGLITE_ROUNDS = 2;
+/** Alternating rounds of the two protobuf decoders, and requests each decoder prepares per round. */
+const DECODER_ROUNDS = args.smoke ? 2 : 4;
+const DECODER_REQUESTS = args.smoke ? 5 : 30;
 /** What the measured collectors run with by default (STREAMSCOPE_DECODE_WORKERS or one per core but one). */
 const DECODE_WORKERS = process.env.STREAMSCOPE_DECODE_WORKERS ? Number(process.env.STREAMSCOPE_DECODE_WORKERS) : defaultPrepareWorkers();
 
@@ -270,8 +276,9 @@ async function main(): Promise<void> {
   try {
     await prepare(store);
     const [{ version }] = await queryRows<{ version: string }>(store.db, sql`select split_part(current_setting('server_version'), ' ', 1) as version`);
+    const templates = await captureTemplates();
     // The ceiling stores exactly what the collector stores: the captured bodies, decoded and translated.
-    const copyTemplates = (await captureTemplates()).map((t) => new CopyTemplate(translateSpans(decodeTraceRequest(t.render(1, 0, Date.now()), 'protobuf').spans).responses));
+    const copyTemplates = templates.map((t) => new CopyTemplate(translateSpans(decodeTraceRequest(t.render(1, 0, Date.now()), 'protobuf').spans).responses));
     const load = { warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, concurrency: CONCURRENCY };
 
     console.error(`collector → Postgres ${version}: ${SECONDS} s with decode threads and ${SECONDS} s without, alternating, ${CONCURRENCY} requests in flight…`);
@@ -315,6 +322,13 @@ async function main(): Promise<void> {
       await pglite.close();
     }
 
+    console.error('protobuf decoders side by side…');
+    const decoders = await compareDecoders({
+      bodies: templates.map((t, i) => new Uint8Array(t.render(0x300, i, Date.now()))),
+      rounds: DECODER_ROUNDS,
+      requestsPerRound: DECODER_REQUESTS,
+    });
+
     const ratio = postgres.responsesPerSecond / ceiling;
     const phase = (name: string, r: PhaseResult) => [name, Math.round(r.responsesPerSecond), r.latencyP50Ms, r.latencyP99Ms, r.peakRssMb, r.failures];
     printTable(`Ingest: ${SPANS_PER_REQUEST} response spans per request, ${TOKENS_PER_RESPONSE} token offsets each`, ['path', 'responses/s', 'p50 ms', 'p99 ms', 'RSS MB', 'failed'], [
@@ -331,6 +345,8 @@ async function main(): Promise<void> {
       + `rollups ${twoCheck.mismatches.length === 0 ? 'equal' : 'NOT equal'} to those computed from the raw rows (${twoCheck.rollupRows} rollup rows)`
       + (twoCheck.mismatches.length ? `: ${twoCheck.mismatches.slice(0, 3).join('; ')}` : ''));
     console.log(`collector / COPY ceiling = ${(ratio * 100).toFixed(1)} % (target ≥ 50 %); PGlite ${Math.round(embedded.responsesPerSecond)} responses/s (target ≥ 10,000)`);
+    const { reader, reflection } = decoders.cpuMsPerRequest;
+    console.log(`decode + translate of one request, CPU: wire reader ${reader} ms, reflection decoder ${reflection} ms (rounds ${decoders.rounds.map((r) => `${r.reader}/${r.reflection}`).join(', ')})`);
     printFinalJson({
       benchmark: 'ingest',
       workload: { spansPerRequest: SPANS_PER_REQUEST, tokenOffsetsPerResponse: TOKENS_PER_RESPONSE, distinctBodies: TEMPLATES, concurrency: CONCURRENCY, seconds: SECONDS, sideSeconds: SIDE_SECONDS, warmupSeconds: WARMUP_SECONDS, decodeWorkers: DECODE_WORKERS },
@@ -346,6 +362,7 @@ async function main(): Promise<void> {
       collectorPglite: embedded,
       collectorPgliteEventLoopDecode: embeddedEventLoop,
       pgliteRounds,
+      decoders: { ...decoders, requestsPerRound: DECODER_REQUESTS },
     });
     if (!twoConsistent) process.exitCode = 1;
   } finally {
