@@ -143,54 +143,59 @@ function skipField(type: protobuf.Type, reader: Reader, tag: number, depth: numb
   else reader[field.type as ScalarType]();
 }
 
-function readResourceSpans(reader: Reader, depth: number): ResourceGroup {
+/**
+ * Walks a nested message field by field: `read` takes the fields it knows (and says so);
+ * the rest go to skipField. For the messages a request holds a few of; the hot ones (span,
+ * attribute, value, array) have the loop written out, without a closure per message.
+ */
+function readFields(reader: Reader, type: protobuf.Type, depth: number, read: (tag: number) => boolean): void {
   const limit = enter(reader);
-  const resource = new AttributeSet();
-  const groups: ScopeGroup[] = [];
   while (reader.pos < reader.len) {
     const tag = reader.tag();
-    if (tag === T_RESOURCE) readResource(reader, depth + 1, resource);
-    else if (tag === T_SCOPE_SPANS) groups.push(readScopeSpans(reader, depth + 1));
-    else skipField(RESOURCE_SPANS, reader, tag, depth);
+    if (!read(tag)) skipField(type, reader, tag, depth);
   }
   leave(reader, limit);
-  // The resource may come after the spans on the wire, or twice (and merge).
-  return { resource: resource.result('resource: '), scopes: groups };
 }
 
-function readResource(reader: Reader, depth: number, attributes: AttributeSet): void {
-  const limit = enter(reader);
-  while (reader.pos < reader.len) {
-    const tag = reader.tag();
-    if (tag === T_RESOURCE_ATTRIBUTES) readAttribute(reader, depth + 1, attributes);
-    else skipField(RESOURCE, reader, tag, depth);
-  }
-  leave(reader, limit);
+function readResourceSpans(reader: Reader, depth: number): ResourceGroup {
+  const resource = new AttributeSet();
+  const scopes: ScopeGroup[] = [];
+  readFields(reader, RESOURCE_SPANS, depth, (tag) => {
+    switch (tag) {
+      case T_RESOURCE:
+        readFields(reader, RESOURCE, depth + 1, (field) => {
+          if (field !== T_RESOURCE_ATTRIBUTES) return false;
+          readAttribute(reader, depth + 2, resource);
+          return true;
+        });
+        return true;
+      case T_SCOPE_SPANS: scopes.push(readScopeSpans(reader, depth + 1)); return true;
+      default: return false;
+    }
+  });
+  // The resource may come after the spans on the wire, or twice (and merge).
+  return { resource: resource.result('resource: '), scopes };
 }
 
 function readScopeSpans(reader: Reader, depth: number): ScopeGroup {
-  const limit = enter(reader);
   const scope = { name: '', version: '' };
   const spans: ReadSpan[] = [];
-  while (reader.pos < reader.len) {
-    const tag = reader.tag();
-    if (tag === T_SCOPE) readScope(reader, depth + 1, scope);
-    else if (tag === T_SPANS) spans.push(readSpan(reader, depth + 1));
-    else skipField(SCOPE_SPANS, reader, tag, depth);
-  }
-  leave(reader, limit);
+  readFields(reader, SCOPE_SPANS, depth, (tag) => {
+    switch (tag) {
+      case T_SCOPE: readFields(reader, SCOPE, depth + 1, (field) => readScopeField(reader, field, scope)); return true;
+      case T_SPANS: spans.push(readSpan(reader, depth + 1)); return true;
+      default: return false;
+    }
+  });
   return { scope: scopeOf(scope.name, scope.version), spans };
 }
 
-function readScope(reader: Reader, depth: number, scope: { name: string; version: string }): void {
-  const limit = enter(reader);
-  while (reader.pos < reader.len) {
-    const tag = reader.tag();
-    if (tag === T_SCOPE_NAME) scope.name = reader.stringVerify();
-    else if (tag === T_SCOPE_VERSION) scope.version = reader.stringVerify();
-    else skipField(SCOPE, reader, tag, depth);
+function readScopeField(reader: Reader, tag: number, scope: { name: string; version: string }): boolean {
+  switch (tag) {
+    case T_SCOPE_NAME: scope.name = reader.stringVerify(); return true;
+    case T_SCOPE_VERSION: scope.version = reader.stringVerify(); return true;
+    default: return false;
   }
-  leave(reader, limit);
 }
 
 function readSpan(reader: Reader, depth: number): ReadSpan {
@@ -221,14 +226,13 @@ function readSpan(reader: Reader, depth: number): ReadSpan {
 
 /** A second status on the wire merges into the first, as protobuf merges any message field. */
 function readStatus(reader: Reader, depth: number, status: { code: number; message: string }) {
-  const limit = enter(reader);
-  while (reader.pos < reader.len) {
-    const tag = reader.tag();
-    if (tag === T_STATUS_MESSAGE) status.message = reader.stringVerify();
-    else if (tag === T_STATUS_CODE) status.code = reader.int32();
-    else skipField(STATUS, reader, tag, depth);
-  }
-  leave(reader, limit);
+  readFields(reader, STATUS, depth, (tag) => {
+    switch (tag) {
+      case T_STATUS_MESSAGE: status.message = reader.stringVerify(); return true;
+      case T_STATUS_CODE: status.code = reader.int32(); return true;
+      default: return false;
+    }
+  });
   return status;
 }
 
@@ -376,13 +380,11 @@ function readElement(reader: Reader, depth: number, attributeDepth: number): Att
 }
 
 function readKeyValueList(reader: Reader, depth: number, attributeDepth: number): Attributes {
-  const limit = enter(reader);
   const values = emptyAttributes();
-  while (reader.pos < reader.len) {
-    const tag = reader.tag();
-    if (tag === T_KVLIST_VALUES) readKeyValue(reader, depth + 1, attributeDepth + 1, values);
-    else skipField(KEY_VALUE_LIST, reader, tag, depth);
-  }
-  leave(reader, limit);
+  readFields(reader, KEY_VALUE_LIST, depth, (tag) => {
+    if (tag !== T_KVLIST_VALUES) return false;
+    readKeyValue(reader, depth + 1, attributeDepth + 1, values);
+    return true;
+  });
   return values;
 }
