@@ -11,9 +11,12 @@ import {
 import { ATTR_API, ATTR_CONNECTION_ID, ATTR_KIND, ATTR_TRANSPORT, GEN_AI, KIND, OUTCOME, PEER, RESPONSE, type Outcome } from './contract.ts';
 import type { ControlEvent, Recorder, ResponseStart } from './internal-types.ts';
 
+/** Read once: the getter is a native call, and the value never changes. */
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Monotonic milliseconds (performance.now()) to Unix epoch milliseconds. */
 export function wallClock(monotonicMs: number): number {
-  return performance.timeOrigin + monotonicMs;
+  return TIME_ORIGIN + monotonicMs;
 }
 
 const FAILED_OUTCOMES: ReadonlySet<Outcome> = new Set([OUTCOME.FAILED, OUTCOME.CONNECTION_LOST, OUTCOME.TIMEOUT]);

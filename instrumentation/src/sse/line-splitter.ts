@@ -2,6 +2,7 @@
 const TRUNCATED_HEAD_BYTES = 4096;
 /** Starting size of the buffer that holds a line cut by a chunk boundary; grown on demand. */
 const INITIAL_CARRY_BYTES = 1024;
+const NO_BYTES = Buffer.alloc(0);
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -19,29 +20,34 @@ function isField(bytes: Uint8Array, start: number, end: number, name: Uint8Array
 }
 
 /**
- * Buffer's indexOf accepts any Uint8Array and searches natively (memchr): about three times
- * faster than Uint8Array's element loop on a 1 KiB chunk, and a chunk is searched once per line.
+ * Buffer's indexOf searches natively (memchr): about three times faster than Uint8Array's
+ * element loop on a 1 KiB chunk, and a chunk is searched once per line.
  */
-const bufferIndexOf = Buffer.prototype.indexOf;
-function indexOfLf(bytes: Uint8Array, from: number): number {
-  return bufferIndexOf.call(bytes, LF, from);
+function indexOfLf(bytes: Buffer, from: number): number {
+  return bytes.indexOf(LF, from);
 }
 
 const DATA = new TextEncoder().encode('data');
 const EVENT = new TextEncoder().encode('event');
 
+/** The same bytes as a Buffer, without a copy, for Buffer's native UTF-8 decoding of a range. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * Incremental `text/event-stream` decoder: bytes in, (data, event name) out, one call per
  * event as soon as its terminating blank line arrives. Lines are found in the bytes, and
  * only the values of `data` and `event` fields are decoded, each once: the chunk itself is
- * never turned into a string. A line cut by a chunk boundary waits in a reused buffer.
- * Memory is bounded by `maxEventBytes`: a longer line or event is cut to its head and the
- * rest skipped.
+ * never turned into a string. A line cut by a chunk boundary waits in a reused buffer,
+ * allocated the first time one is. Memory is bounded by `maxEventBytes`: a longer line or
+ * event is cut to its head and the rest skipped.
+ *
+ * Values are decoded by Buffer#toString (UTF-8, a byte-order mark kept, so the stream's is
+ * stripped by hand, once): a TextDecoder per stream costs more to build and to call.
  */
 export class SseLineSplitter {
-  /** Values are decoded one at a time, so the stream's byte-order mark is stripped by hand, once. */
-  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  private carry = new Uint8Array(INITIAL_CARRY_BYTES);
+  private carry: Buffer = NO_BYTES;
   private carryLength = 0;
   private firstLine = true;
   private skippingLine = false;
@@ -53,7 +59,8 @@ export class SseLineSplitter {
     private readonly onEvent: SseEventHandler,
   ) {}
 
-  push(chunk: Uint8Array): void {
+  push(bytes: Uint8Array): void {
+    const chunk = asBuffer(bytes);
     let start = 0;
     let nl = indexOfLf(chunk, 0);
     if (this.skippingLine) {
@@ -68,15 +75,17 @@ export class SseLineSplitter {
       start = nl + 1;
       nl = indexOfLf(chunk, start);
     }
-    for (; nl >= 0; nl = indexOfLf(chunk, start)) {
+    while (nl >= 0) {
       this.line(chunk, start, nl);
       start = nl + 1;
+      // A chunk usually ends with a line: no search past its end.
+      nl = start < chunk.length ? indexOfLf(chunk, start) : -1;
     }
     if (start < chunk.length) this.append(chunk, start, chunk.length);
     if (this.carryLength > this.maxEventBytes) {
       this.line(this.carry, 0, Math.min(TRUNCATED_HEAD_BYTES, this.maxEventBytes));
       // Released rather than kept at the oversized line's size for the rest of the stream.
-      this.carry = new Uint8Array(INITIAL_CARRY_BYTES);
+      this.carry = NO_BYTES;
       this.carryLength = 0;
       this.skippingLine = true;
     }
@@ -89,19 +98,19 @@ export class SseLineSplitter {
     this.line(this.carry, 0, 0);
   }
 
-  private append(chunk: Uint8Array, from: number, to: number): void {
+  private append(chunk: Buffer, from: number, to: number): void {
     const length = this.carryLength + to - from;
     if (length > this.carry.length) {
-      const grown = new Uint8Array(Math.max(length, this.carry.length * 2));
-      grown.set(this.carry.subarray(0, this.carryLength));
+      const grown = Buffer.allocUnsafe(Math.max(length, this.carry.length * 2, INITIAL_CARRY_BYTES));
+      this.carry.copy(grown, 0, 0, this.carryLength);
       this.carry = grown;
     }
-    this.carry.set(chunk.subarray(from, to), this.carryLength);
+    chunk.copy(this.carry, this.carryLength, from, to);
     this.carryLength = length;
   }
 
   /** One line, `bytes[start, end)`, its `\n` excluded. */
-  private line(bytes: Uint8Array, start: number, end: number): void {
+  private line(bytes: Buffer, start: number, end: number): void {
     if (end > start && bytes[end - 1] === CR) end--;
     if (this.firstLine) {
       this.firstLine = false;
@@ -123,8 +132,8 @@ export class SseLineSplitter {
   }
 
   /** The value after a field name at `colon` (or the line's end): one leading space dropped. */
-  private value(bytes: Uint8Array, colon: number, end: number): string {
+  private value(bytes: Buffer, colon: number, end: number): string {
     const from = bytes[colon + 1] === SPACE ? colon + 2 : colon + 1;
-    return from >= end ? '' : this.decoder.decode(bytes.subarray(from, end));
+    return from >= end ? '' : bytes.toString('utf8', from, end);
   }
 }

@@ -27,11 +27,11 @@ export class SseResponseObserver {
     this.splitter.push(chunk);
   }
 
-  /** The body ended: normally, by an error, or by the application cancelling it. */
-  finish(reason: 'end' | 'error' | 'cancel', at: number, error?: unknown): void {
+  /** The body ended: normally, by an error, or by the application cancelling it or aborting the call. */
+  finish(reason: 'end' | 'error' | 'abort', at: number, error?: unknown): void {
     if (reason === 'end') this.splitter.end();
     let outcome: Outcome = this.parser.endOfStreamOutcome;
-    if (reason === 'cancel' || (error instanceof Error && error.name === 'AbortError')) outcome = OUTCOME.ABORTED;
+    if (reason === 'abort' || (error instanceof Error && error.name === 'AbortError')) outcome = OUTCOME.ABORTED;
     else if (reason === 'error') outcome = OUTCOME.CONNECTION_LOST;
     // A body that ends after its terminal event ended normally whatever happens next.
     this.tracker.end(this.tracker.hasOutcome ? OUTCOME.COMPLETED : outcome, at);

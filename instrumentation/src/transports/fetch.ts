@@ -20,6 +20,8 @@ interface FetchCall {
   reused: boolean;
   /** undici's request for it was seen. */
   claimed: boolean;
+  /** Its response body is observed as undici parses it (ObservedHandler), not re-wrapped. */
+  observed: boolean;
 }
 
 interface UndiciRequest {
@@ -72,7 +74,7 @@ class ObservedBody implements UnderlyingDefaultSource<Uint8Array> {
   cancel(reason: unknown): Promise<void> {
     this.finished = true;
     this.settlePull();
-    safely(this.recorder, 'SSE cancel observation', () => this.observer.finish('cancel', performance.now()));
+    safely(this.recorder, 'SSE cancel observation', () => this.observer.finish('abort', performance.now()));
     return this.reader.cancel(reason);
   }
 
@@ -122,6 +124,182 @@ class ObservedBody implements UnderlyingDefaultSource<Uint8Array> {
   };
 }
 
+/** undici's key for the process-wide dispatcher, shared by every copy of undici (Node's own and npm's). */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/** What undici's fetch asks of the dispatcher it is given (`init.dispatcher`). */
+interface Dispatcher {
+  dispatch(options: object, handler: DispatchHandler): boolean;
+  readonly isMockActive?: boolean;
+}
+
+/** The callbacks of undici's dispatcher API, as its fetch passes them to `dispatch`. */
+interface DispatchHandler {
+  onConnect(abort: (reason?: unknown) => void, context?: unknown): void;
+  onResponseStarted?(): void;
+  onHeaders(statusCode: number, headers: unknown, resume: () => void, statusText: string): boolean;
+  onData(chunk: Uint8Array): boolean;
+  onComplete(trailers: unknown): void;
+  onError(error: unknown): void;
+  onUpgrade?(statusCode: number, headers: unknown, socket: unknown): void;
+  onBodySent?(...args: unknown[]): void;
+  onRequestSent?(): void;
+}
+
+/** Decides from a response's headers whether to observe its body, and with what. */
+type ObserveResponse = (headers: unknown) => SseResponseObserver | undefined;
+
+/**
+ * A handler of the callback style this file wraps. Another style (undici 7's `onResponseStart`
+ * family) is passed through untouched, and its body is then observed after fetch returns.
+ */
+function isCallbackHandler(handler: object): handler is DispatchHandler {
+  const h = handler as Partial<DispatchHandler> & { onResponseStart?: unknown };
+  return (
+    typeof h.onConnect === 'function' &&
+    typeof h.onHeaders === 'function' &&
+    typeof h.onData === 'function' &&
+    typeof h.onComplete === 'function' &&
+    typeof h.onError === 'function' &&
+    h.onResponseStart === undefined
+  );
+}
+
+/** A response header from undici's raw headers: `[name, value, …]` Buffers over HTTP/1.1, an object over HTTP/2. */
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
+    }
+    return undefined;
+  }
+  const value = (headers as Record<string, unknown> | null)?.[name];
+  return value === undefined ? undefined : String(value);
+}
+
+/**
+ * Sits between undici and fetch's own handler for one request. Each body chunk is timed and
+ * observed the moment undici parses it off the socket — before it enters the body stream,
+ * whether or not the application is reading — and handed on unchanged, so observing costs
+ * no stream, no promise and no allocation per chunk, and backpressure stays undici's.
+ */
+class ObservedHandler implements DispatchHandler {
+  private observer: SseResponseObserver | undefined;
+  /**
+   * fetch told undici to stop: the application cancelled the body or aborted the call.
+   * fetch then forwards the application's reason, which cannot be told from a network error.
+   */
+  private abortRequested = false;
+
+  constructor(
+    private readonly handler: DispatchHandler,
+    private readonly observe: ObserveResponse,
+    private readonly recorder: Recorder,
+  ) {}
+
+  onConnect(abort: (reason?: unknown) => void, context?: unknown): void {
+    this.handler.onConnect((reason) => {
+      this.abortRequested = true;
+      abort(reason);
+    }, context);
+  }
+
+  onResponseStarted(): void {
+    this.handler.onResponseStarted?.();
+  }
+
+  onHeaders(statusCode: number, headers: unknown, resume: () => void, statusText: string): boolean {
+    // Below 200: an informational response; the real one follows.
+    if (statusCode >= 200) {
+      safely(this.recorder, 'fetch response observation', () => {
+        this.observer = this.observe(headers);
+      });
+    }
+    return this.handler.onHeaders(statusCode, headers, resume, statusText);
+  }
+
+  onData(chunk: Uint8Array): boolean {
+    const observer = this.observer;
+    if (observer !== undefined) {
+      // Inline rather than through safely(): that would cost a closure per chunk.
+      try {
+        observer.onChunk(chunk, performance.now());
+      } catch (error) {
+        this.recorder.diag.error('SSE chunk observation failed', error);
+      }
+    }
+    return this.handler.onData(chunk);
+  }
+
+  onComplete(trailers: unknown): void {
+    this.finish('end');
+    this.handler.onComplete(trailers);
+  }
+
+  onError(error: unknown): void {
+    this.finish(this.abortRequested ? 'abort' : 'error', error);
+    this.handler.onError(error);
+  }
+
+  onUpgrade(statusCode: number, headers: unknown, socket: unknown): void {
+    this.handler.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onBodySent(...args: unknown[]): void {
+    this.handler.onBodySent?.(...args);
+  }
+
+  onRequestSent(): void {
+    this.handler.onRequestSent?.();
+  }
+
+  private finish(reason: 'end' | 'abort' | 'error', error?: unknown): void {
+    const observer = this.observer;
+    if (observer === undefined) return;
+    this.observer = undefined;
+    const at = performance.now();
+    safely(this.recorder, 'SSE end observation', () => observer.finish(reason, at, error));
+  }
+}
+
+/** The dispatcher a fetch call would have used, handing undici an ObservedHandler for each of its requests. */
+class ObservingDispatcher implements Dispatcher {
+  constructor(
+    private readonly target: Dispatcher,
+    private readonly observe: ObserveResponse,
+    private readonly recorder: Recorder,
+  ) {}
+
+  get isMockActive(): boolean | undefined {
+    return this.target.isMockActive;
+  }
+
+  dispatch(options: object, handler: DispatchHandler): boolean {
+    return this.target.dispatch(options, isCallbackHandler(handler) ? new ObservedHandler(handler, this.observe, this.recorder) : handler);
+  }
+}
+
+/**
+ * `init` with an ObservingDispatcher over the dispatcher the call would have used, or
+ * undefined where the request could not stay otherwise the same: a Request input may carry
+ * a dispatcher of its own, and an init that is not a plain object may hold fields a copy
+ * would lose.
+ */
+function initWithObservingDispatcher(
+  input: unknown,
+  init: RequestInit | undefined,
+  observe: ObserveResponse,
+  recorder: Recorder,
+): RequestInit | undefined {
+  if (input instanceof Request) return undefined;
+  const prototype: unknown = init === undefined || init === null ? null : Object.getPrototypeOf(init);
+  if (prototype !== null && prototype !== Object.prototype) return undefined;
+  const target = ((init as { dispatcher?: Dispatcher } | undefined)?.dispatcher ??
+    (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER]) as Dispatcher | undefined;
+  if (typeof target?.dispatch !== 'function') return undefined;
+  return { ...init, dispatcher: new ObservingDispatcher(target, observe, recorder) } as RequestInit;
+}
+
 const CHANNELS = {
   requestCreate: 'undici:request:create',
   beforeConnect: 'undici:client:beforeConnect',
@@ -147,9 +325,11 @@ function isEventStream(response: Response): boolean {
 /**
  * Streaming `fetch` (undici). The request lifecycle and connection phases come from
  * undici's diagnostics_channel events, as instrumentation-undici does; body chunks, which
- * those events do not report, are timed by wrapping global `fetch` so a `text/event-stream`
- * body is read through a pass-through stream. The bytes the application receives are the
- * same chunks, unchanged.
+ * those events do not report, are timed by wrapping global `fetch`: the call is given a
+ * dispatcher that wraps the one it would have used, whose handler sees a `text/event-stream`
+ * body's chunks as undici parses them, and the application gets undici's own Response.
+ * Where that cannot be done (a compressed body, a Request input, an init that is not a
+ * plain object), the body is read through a pass-through stream (ObservedBody) instead.
  */
 export class FetchTransport {
   /**
@@ -216,13 +396,24 @@ export class FetchTransport {
     };
     const settled = (call: FetchCall) => this.stopWaiting(call);
     const onResponse = (response: Response, call: FetchCall, url: URL, init?: RequestInit) => this.onResponse(response, call, url, init);
+    const observing = (input: unknown, init: RequestInit | undefined, call: FetchCall, url: URL) =>
+      initWithObservingDispatcher(input, init, (headers) => this.observeFromHeaders(call, url, init, headers), this.recorder);
     const onFailure = (call: FetchCall, url: URL, init: RequestInit | undefined, error: unknown) =>
       this.onFailure(call, url, init, error instanceof Error && error.name === 'AbortError' ? OUTCOME.ABORTED : OUTCOME.CONNECTION_LOST);
     return function fetch(this: unknown, input: Parameters<typeof globalThis.fetch>[0], init?: RequestInit): Promise<Response> {
       const url = target(input);
       if (!url || ignored(url)) return original.call(this, input, init);
-      const call: FetchCall = { target: url.origin + url.pathname + url.search, calledAt: performance.now(), parentContext: context.active(), sentAt: -1, reused: false, claimed: false };
-      return run(call, () => original.call(this, input, init)).then(
+      const call: FetchCall = {
+        target: url.origin + url.pathname + url.search,
+        calledAt: performance.now(),
+        parentContext: context.active(),
+        sentAt: -1,
+        reused: false,
+        claimed: false,
+        observed: false,
+      };
+      const sentInit = observing(input, init, call, url) ?? init;
+      return run(call, () => original.call(this, input, sentInit)).then(
         (response) => {
           settled(call);
           return onResponse(response, call, url, init);
@@ -330,6 +521,7 @@ export class FetchTransport {
   }
 
   private onResponse(response: Response, call: FetchCall, url: URL, init: RequestInit | undefined): Response {
+    if (call.observed) return response;
     let observed: Response | undefined;
     safely(this.recorder, 'fetch response observation', () => {
       if (isEventStream(response)) observed = this.observeBody(response, call, url, init);
@@ -368,10 +560,24 @@ export class FetchTransport {
     });
   }
 
-  private observeBody(response: Response, call: FetchCall, url: URL, init: RequestInit | undefined): Response {
+  /** The observer of an uncompressed `text/event-stream` body, from its headers; undefined for any other. */
+  private observeFromHeaders(call: FetchCall, url: URL, init: RequestInit | undefined, headers: unknown): SseResponseObserver | undefined {
+    if (!(headerValue(headers, 'content-type') ?? '').includes('text/event-stream')) return undefined;
+    // Compressed bytes cannot be split into events: such a body is observed once fetch has decoded it.
+    const encoding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') return undefined;
+    call.observed = true;
+    return this.sseObserver(call, url, init);
+  }
+
+  private sseObserver(call: FetchCall, url: URL, init: RequestInit | undefined): SseResponseObserver {
     const parser = parserForPath(url.pathname);
     const tracker = this.startResponse(parser, call, url, typeof init?.body === 'string' ? init.body : undefined);
-    const observer = new SseResponseObserver(this.recorder, parser, tracker);
+    return new SseResponseObserver(this.recorder, parser, tracker);
+  }
+
+  private observeBody(response: Response, call: FetchCall, url: URL, init: RequestInit | undefined): Response {
+    const observer = this.sseObserver(call, url, init);
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     // High-water mark 0: the stream never asks for data on its own, so no pull (and none of
     // its promises) runs per chunk; ObservedBody decides how far to read ahead.
