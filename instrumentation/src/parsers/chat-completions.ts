@@ -1,7 +1,7 @@
 import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '@opentelemetry/semantic-conventions/incubating';
 import { API, OUTCOME } from '../contract.ts';
 import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser, type RequestInfo } from '../internal-types.ts';
-import { asNumber, asRecord, asString, hasNonEmptyValue, indexOfQuoted, parseObject } from './json-scan.ts';
+import { asNumber, asRecord, asString, indexOfQuoted, nonEmptyValueStart, parseObject } from './json-scan.ts';
 
 const DONE = '[DONE]';
 /** `"finish_reason":"` and `"usage":{`, their opening quote matched by indexOfQuoted. */
@@ -23,12 +23,21 @@ export const chatCompletionsParser: ProtocolParser = {
 
   classify(data: string): EventClass {
     if (data.startsWith(DONE)) return EVENT_CLASS.CONTROL;
-    // The last content chunk may also carry the finish reason, hence both flags.
-    const control = indexOfQuoted(data, FINISH_REASON_STRING) >= 0 || indexOfQuoted(data, USAGE_OBJECT) >= 0 ? EVENT_CLASS.CONTROL : 0;
+    let output: EventClass = EVENT_CLASS.IGNORE;
+    let rest = 0;
     for (const needle of OUTPUT_NEEDLES) {
-      if (hasNonEmptyValue(data, needle)) return (control | EVENT_CLASS.OUTPUT) as EventClass;
+      const value = nonEmptyValueStart(data, needle);
+      if (value >= 0) {
+        output = EVENT_CLASS.OUTPUT;
+        rest = value;
+        break;
+      }
     }
-    return control;
+    // The last content chunk may also carry the finish reason, hence both flags. A choice's
+    // finish reason and the chunk's usage come after its delta, so only the rest is searched:
+    // each full search costs as much as the output one.
+    const control = indexOfQuoted(data, FINISH_REASON_STRING, rest) >= 0 || indexOfQuoted(data, USAGE_OBJECT, rest) >= 0 ? EVENT_CLASS.CONTROL : 0;
+    return (control | output) as EventClass;
   },
 
   parseControl(data: string): ControlEvent | undefined {

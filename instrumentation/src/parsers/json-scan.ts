@@ -47,17 +47,22 @@ export function stringField(data: string, key: string): string | undefined {
  * pattern that starts with a character as frequent in JSON as `"` (≈ 150 ns against 30 ns
  * on a 230-character chat completion chunk).
  */
-export function indexOfQuoted(data: string, unquoted: string): number {
-  for (let at = data.indexOf(unquoted, 1); at > 0; at = data.indexOf(unquoted, at + 1)) {
+export function indexOfQuoted(data: string, unquoted: string, from = 0): number {
+  for (let at = data.indexOf(unquoted, from + 1); at > 0; at = data.indexOf(unquoted, at + 1)) {
     if (data.charCodeAt(at - 1) === 0x22) return at - 1;
   }
   return -1;
 }
 
-/** True when `"` + `keyQuote` (a `key":"` built once by the caller) is present and followed by a non-empty string. */
-export function hasNonEmptyValue(data: string, keyQuote: string): boolean {
+/**
+ * Where the value of `"` + `keyQuote` (a `key":"` built once by the caller) starts when
+ * that value is a non-empty string; -1 otherwise.
+ */
+export function nonEmptyValueStart(data: string, keyQuote: string): number {
   const at = indexOfQuoted(data, keyQuote);
-  return at >= 0 && data.charCodeAt(at + 1 + keyQuote.length) !== 0x22;
+  if (at < 0) return -1;
+  const value = at + 1 + keyQuote.length;
+  return data.charCodeAt(value) === 0x22 ? -1 : value;
 }
 
 /** JSON.parse that returns undefined instead of throwing, and only for objects. */
