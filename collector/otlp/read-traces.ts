@@ -309,12 +309,19 @@ class KeyCache {
     }
     reader.pos = start;
     const key = cleanText(reader.stringVerify());
-    // A copy: the cache must not keep a request body alive.
-    this.bytes[slot] = reader.buf.slice(from, reader.pos);
-    this.keys[slot] = key;
+    // Bounded, so that one request of a million attributes or megabyte keys cannot make
+    // the thread hold them for good; a copy, so that it keeps no request body alive.
+    if (slot < CACHED_SLOTS && length <= CACHED_KEY_BYTES) {
+      this.bytes[slot] = reader.buf.slice(from, reader.pos);
+      this.keys[slot] = key;
+    }
     return key;
   }
 }
+
+/** What KeyCache holds at most: the first attributes of a span, with keys of ordinary length. */
+const CACHED_SLOTS = 64;
+const CACHED_KEY_BYTES = 128;
 
 function startsWith(buf: Uint8Array, at: number, bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (buf[at + i] !== bytes[i]) return false;

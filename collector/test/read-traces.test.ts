@@ -2,7 +2,8 @@
  * The wire reader (otlp/read-traces.ts) against the decoder it replaces on the hot path,
  * protobufjs's reflection decoder: the same spans, the same rejections and the same 400
  * message, for what the official exporter sends, for shapes no exporter sends, and for
- * every truncation and thousands of corruptions of a real body.
+ * every truncation and thousands of corruptions of a real body. (Nothing here is packed:
+ * the trace messages have no packed fields, an int array is repeated AnyValue messages.)
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -227,6 +228,12 @@ describe('wire reader against the reflection decoder', () => {
       span(attr('a\u0000b', anyValue.int(6)), attr('abc', anyValue.int(7))),
     ));
     assert.deepEqual(spans.map((s) => ({ ...s.attributes })), [{ ab: 1, cd: 2 }, { ba: 3, ab: 4 }, { ab: 5 }, { ab: 6, abc: 7 }]);
+
+    // More attributes than the reader keeps keys of, and keys longer than it keeps.
+    const many = (n: number) => Array.from({ length: 100 }, (_, i) => attr(`${i % 2 ? 'k'.repeat(200) : 'key'}-${i}`, anyValue.int(n + i)));
+    const [first, second] = decoded(simple(span(...many(0)), span(...many(1000)))).spans;
+    assert.equal(Object.keys(first.attributes).length, 100);
+    assert.equal(second.attributes[`${'k'.repeat(200)}-99`], 1099);
   });
 
   test('validation: bad ids and times, attributes nested too deep, a bad resource, each rejected in place', () => {
