@@ -80,6 +80,16 @@ describe('SSE body observation', () => {
     assertMatchesSchedule(span, ...lastSent());
   });
 
+  it('leaves an init whose fields throw for fetch to reject, as it would uninstrumented', async () => {
+    const init = {
+      method: 'POST',
+      get body(): string {
+        throw new Error('no body for you');
+      },
+    };
+    await assert.rejects(fetch(chatUrl(), init), /no body for you/);
+  });
+
   it('times a request made with a Request object', async () => {
     const spansBefore = telemetry.responses().length;
     await (await fetch(new Request(chatUrl(), { method: 'POST', body: CHAT_BODY }))).text();

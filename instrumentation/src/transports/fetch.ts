@@ -396,8 +396,14 @@ export class FetchTransport {
     };
     const settled = (call: FetchCall) => this.stopWaiting(call);
     const onResponse = (response: Response, call: FetchCall, url: URL, init?: RequestInit) => this.onResponse(response, call, url, init);
-    const observing = (input: unknown, init: RequestInit | undefined, call: FetchCall, url: URL) =>
-      initWithObservingDispatcher(input, init, (headers) => this.observeFromHeaders(call, url, init, headers), this.recorder);
+    const observing = (input: unknown, init: RequestInit | undefined, call: FetchCall, url: URL) => {
+      let observed: RequestInit | undefined;
+      // An init whose fields throw when read is left for fetch to reject, as it would without us.
+      safely(this.recorder, 'fetch dispatcher setup', () => {
+        observed = initWithObservingDispatcher(input, init, (headers) => this.observeFromHeaders(call, url, init, headers), this.recorder);
+      });
+      return observed;
+    };
     const onFailure = (call: FetchCall, url: URL, init: RequestInit | undefined, error: unknown) =>
       this.onFailure(call, url, init, error instanceof Error && error.name === 'AbortError' ? OUTCOME.ABORTED : OUTCOME.CONNECTION_LOST);
     return function fetch(this: unknown, input: Parameters<typeof globalThis.fetch>[0], init?: RequestInit): Promise<Response> {
