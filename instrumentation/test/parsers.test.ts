@@ -63,6 +63,9 @@ describe('protocol parsers', () => {
     assert.equal(chatCompletionsParser.classify(chunk('{"content":"Hi"}')), EVENT_CLASS.OUTPUT);
     assert.equal(chatCompletionsParser.classify(chunk('{"tool_calls":[{"function":{"arguments":"{\\""}}]}')), EVENT_CLASS.OUTPUT);
     assert.equal(chatCompletionsParser.classify(chunk('{"content":"!"}', '"length"')), EVENT_CLASS.OUTPUT_AND_CONTROL);
+    assert.equal(chatCompletionsParser.classify(chunk('{"reasoning_content":"hmm"}')), EVENT_CLASS.OUTPUT);
+    // Several choices in one chunk: output in any of them counts.
+    assert.equal(chatCompletionsParser.classify('{"id":"c","choices":[{"index":0,"delta":{"content":"A"}},{"index":1,"delta":{"content":""}}]}'), EVENT_CLASS.OUTPUT);
     // With stream_options.include_usage every chunk names usage, null until the last.
     assert.equal(chatCompletionsParser.classify('{"id":"c","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}'), EVENT_CLASS.OUTPUT);
     assert.equal(chatCompletionsParser.classify('{"id":"c","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}'), EVENT_CLASS.CONTROL);

@@ -1,7 +1,7 @@
 import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '@opentelemetry/semantic-conventions/incubating';
 import { API, OUTCOME } from '../contract.ts';
 import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser, type RequestInfo } from '../internal-types.ts';
-import { asNumber, asRecord, asString, indexOfQuoted, nonEmptyValueStart, parseObject } from './json-scan.ts';
+import { asNumber, asRecord, asString, indexOfQuoted, lastNonEmptyValueStart, parseObject } from './json-scan.ts';
 
 const DONE = '[DONE]';
 /** `"finish_reason":"` and `"usage":{`, their opening quote matched by indexOfQuoted. */
@@ -26,7 +26,7 @@ export const chatCompletionsParser: ProtocolParser = {
     let output: EventClass = EVENT_CLASS.IGNORE;
     let rest = 0;
     for (const needle of OUTPUT_NEEDLES) {
-      const value = nonEmptyValueStart(data, needle);
+      const value = lastNonEmptyValueStart(data, needle);
       if (value >= 0) {
         output = EVENT_CLASS.OUTPUT;
         rest = value;

@@ -78,8 +78,10 @@ export class SseLineSplitter {
     while (nl >= 0) {
       this.line(chunk, start, nl);
       start = nl + 1;
-      // A chunk usually ends with a line: no search past its end.
-      nl = start < chunk.length ? indexOfLf(chunk, start) : -1;
+      // A chunk usually ends with a line, and an event's last line with the blank line that
+      // ends it: neither needs a search.
+      if (start >= chunk.length) nl = -1;
+      else nl = chunk[start] === LF ? start : indexOfLf(chunk, start);
     }
     if (start < chunk.length) this.append(chunk, start, chunk.length);
     if (this.carryLength > this.maxEventBytes) {

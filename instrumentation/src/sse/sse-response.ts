@@ -12,12 +12,15 @@ export class SseResponseObserver {
   private readonly splitter: SseLineSplitter;
   private chunkAt = 0;
   private events = 0;
+  /** Read once per response rather than through the recorder's getters on every event. */
+  private readonly captureContent: boolean;
 
   constructor(
-    private readonly recorder: Recorder,
+    recorder: Recorder,
     private readonly parser: ProtocolParser,
     private readonly tracker: ResponseTracker,
   ) {
+    this.captureContent = recorder.config.captureContent;
     this.splitter = new SseLineSplitter(recorder.config.maxEventBytes, (data, name) => this.onEvent(data, name));
   }
 
@@ -49,7 +52,7 @@ export class SseResponseObserver {
     }
     if (eventClass & EVENT_CLASS.OUTPUT) {
       tracker.onOutput(at);
-      if (this.recorder.config.captureContent) tracker.appendContent(parser.outputText(data));
+      if (this.captureContent) tracker.appendContent(parser.outputText(data));
     }
   }
 }
