@@ -18,7 +18,10 @@ import { HOUR_MS } from '../hourly-rollups';
 import { histogramQuantiles } from '../histogram';
 import { queryRows } from '../rows';
 import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
-import { countersOf, mergeRecords, readRollups, type CounterRow, type Counters, type Counts, type RollupGroup, type RollupSums } from './rollup-rows';
+import { DIMENSIONS, keyColumns, keyOf, type Dimension, type KeyRow } from './group-keys';
+import { countersOf, mergeRecords, readRollups, type CounterRow, type Counters, type Counts, type RollupGroup, type RollupRecord, type RollupSums } from './rollup-rows';
+
+export type { Dimension } from './group-keys';
 
 export const QUANTILES = [0.5, 0.9, 0.99] as const;
 
@@ -27,9 +30,6 @@ export interface Percentiles {
   p90: number | null;
   p99: number | null;
 }
-
-export const DIMENSIONS = ['time', 'model', 'transport'] as const;
-export type Dimension = (typeof DIMENSIONS)[number];
 
 export interface Aggregate extends Counters {
   /** Start of the step (epoch ms) when grouped by time. */
@@ -56,31 +56,6 @@ function toPercentiles(values: readonly (number | null)[] | null | undefined): P
   if (!values) return NO_PERCENTILES;
   const [p50, p90, p99] = values.map((v) => (v === null || v === undefined ? null : Number(v)));
   return { p50, p90, p99 };
-}
-
-interface KeyRow extends Record<string, unknown> {
-  k_time: number | null;
-  k_model: string | null;
-  k_transport: string | null;
-}
-
-function keyColumns(by: readonly Dimension[], timeColumn: SQL, stepSeconds: number): { select: SQL; groupBy: SQL } {
-  const time = by.includes('time')
-    ? sql`(floor(extract(epoch from ${timeColumn}) / ${stepSeconds}::float8) * ${stepSeconds}::float8 * 1000)::float8`
-    : sql`null::float8`;
-  const model = by.includes('model') ? sql`coalesce(model, '')` : sql`null::text`;
-  const transport = by.includes('transport') ? sql`coalesce(transport, '')` : sql`null::text`;
-  const grouped = [by.includes('time') && sql`k_time`, by.includes('model') && sql`k_model`, by.includes('transport') && sql`k_transport`].filter(
-    (k): k is SQL => k !== false,
-  );
-  return {
-    select: sql`${time} as k_time, ${model} as k_model, ${transport} as k_transport`,
-    groupBy: grouped.length ? sql`group by ${sql.join(grouped, sql`, `)}` : sql``,
-  };
-}
-
-function keyOf(row: KeyRow): string {
-  return `${row.k_time}\u0000${row.k_model}\u0000${row.k_transport}`;
 }
 
 function sortAggregates(rows: Aggregate[]): Aggregate[] {
@@ -150,8 +125,12 @@ async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimensi
   );
 }
 
+function mergeBy(records: readonly (RollupRecord | RollupGroup)[], by: readonly Dimension[], stepMs: number): Map<string, RollupGroup> {
+  return mergeRecords(records, (record) => keyOf(recordKey(record, by, stepMs)));
+}
+
 function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], stepMs: number): Aggregate[] {
-  const groups = mergeRecords(records, (record) => keyOf(recordKey(record, by, stepMs)));
+  const groups = mergeBy(records, by, stepMs);
   const aggregates: Aggregate[] = [];
   for (const group of groups.values()) {
     if (group.responses <= 0) continue;
@@ -183,23 +162,19 @@ export async function aggregateGroupings(
   { stepSeconds = 60, source = percentileSource(filter) }: Omit<AggregateOptions, 'by'> = {},
 ): Promise<Aggregate[][]> {
   const stepMs = stepSeconds * 1000;
+  // Read once, grouped by every dimension any grouping uses; each grouping then merges
+  // those few groups: the overview's total merges 168 hours of a week, not 4,000 rows.
+  const finest = DIMENSIONS.filter((dimension) => groupings.some((by) => by.includes(dimension)));
   if (source === 'rollups') {
     // An hour row falls whole into a group unless the groups are finer than an hour.
-    const hours = stepMs % HOUR_MS === 0 || !groupings.some((by) => by.includes('time'));
-    const records = await readRollups(db, filter, { hours });
-    // Merged once by every dimension any grouping uses, then each grouping merges those
-    // few groups: the overview's total merges 168 hours of a week, not 4,000 rows.
-    const finest = DIMENSIONS.filter((dimension) => groupings.some((by) => by.includes(dimension)));
-    const groups = [...mergeRecords(records, (record) => keyOf(recordKey(record, finest, stepMs))).values()];
+    const hours = stepMs % HOUR_MS === 0 || !finest.includes('time');
+    const groups = [...mergeBy(await readRollups(db, filter, { hours, by: finest, stepMs }), finest, stepMs).values()];
     return groupings.map((by) => fromGroups(groups, by, stepMs));
   }
   // The minutes the range touches: its first minute may start before the range.
   const minutes = { ...filter, from: new Date(Math.floor(filter.from.getTime() / MINUTE_MS) * MINUTE_MS) };
-  const records = readRollups(db, minutes, { hours: false });
-  const itlBy = async (by: readonly Dimension[]) => {
-    const groups = mergeRecords(await records, (record) => keyOf(recordKey(record, by, stepMs)));
-    return new Map([...groups].map(([key, group]) => [key, group.itlHist]));
-  };
+  const records = readRollups(db, minutes, { hours: false, by: finest, stepMs });
+  const itlBy = async (by: readonly Dimension[]) => new Map([...mergeBy(await records, by, stepMs)].map(([key, group]) => [key, group.itlHist]));
   return Promise.all(groupings.map((by) => fromRawRows(db, filter, by, stepSeconds, itlBy(by))));
 }
 

@@ -1,17 +1,20 @@
 /*
  * Reading the rollups for a range: whole hours from rollups_1h where the hourly job has
- * rolled them, the ragged ends (and any hour not rolled yet) from rollups_1m. Rows come
- * back unmerged and are merged here, in JavaScript: the SQL aggregate streamscope_hist_sum
- * rebuilds a jsonb value for every row it adds (bench/queries: 30.9 s for a week of
- * minutes, against 95–119 ms fetched by the hour and merged here). Histograms travel as
- * jsonb's text form and are added up from it directly (addCounts): half the CPU of letting
- * the driver parse jsonb into objects.
+ * rolled them, the ragged ends (and any hour not rolled yet) from rollups_1m. Postgres sums
+ * the counters of each group a read asks for and concatenates its histograms' jsonb text;
+ * they are added up here, in JavaScript: the SQL aggregate streamscope_hist_sum rebuilds a
+ * jsonb value for every row it adds (bench/queries: 30.9 s for a week of minutes, against
+ * 95–119 ms fetched by the hour and merged here). Reading the text directly (addCounts)
+ * costs half the CPU of letting the driver parse jsonb into objects, and one row per group
+ * rather than per stored row spares the driver and the merge thousands of rows
+ * (bench/queries, the overview of a week: 4,086 rows → 169).
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { HOUR_MS } from '../hourly-rollups';
 import { queryRows } from '../rows';
 import { dimensionConditions, andConditions, type DashboardFilter } from './filter';
+import { DIMENSIONS, keyColumns, type Dimension, type KeyRow } from './group-keys';
 
 /** Bucket key to count, as histogramQuantiles reads them once converted. */
 export type Counts = Map<number, number>;
@@ -59,13 +62,14 @@ export function countersOf(row: CounterRow): Counters {
 }
 
 export interface RollupSums extends Counters {
-  /** Start of the minute or hour, epoch ms. */
+  /** Start of the group's step, epoch ms; the range's start when the read is not grouped by time. */
   bucket: number;
-  model: string;
-  transport: string;
+  /** null when the read is not grouped by it. */
+  model: string | null;
+  transport: string | null;
 }
 
-/** One stored row; its histograms still in jsonb's text form. */
+/** One group of stored rows; its histograms still in jsonb's text form. */
 export interface RollupRecord extends RollupSums {
   ttftHist: string;
   itlHist: string;
@@ -79,12 +83,14 @@ export interface RollupGroup extends RollupSums {
   durationHist: Counts;
 }
 
-const COLUMNS = sql.raw(`(extract(epoch from bucket) * 1000)::float8 as bucket, model, transport,
-  responses::float8 as responses, errors::float8 as errors, input_tokens::float8 as input_tokens,
-  output_tokens::float8 as output_tokens, (bytes_sent + bytes_received)::float8 as bytes,
-  generation_tokens::float8 as generation_tokens, generation_seconds,
-  connection_responses::float8 as connection_responses, reused_responses::float8 as reused_responses,
-  ttft_hist::text as ttft_hist, itl_hist::text as itl_hist, duration_hist::text as duration_hist`);
+const COLUMNS = sql.raw(`bucket, model, transport, responses, errors, input_tokens, output_tokens, bytes_sent + bytes_received as bytes,
+  generation_tokens, generation_seconds, connection_responses, reused_responses, ttft_hist, itl_hist, duration_hist`);
+
+const SUMS = sql.raw(`sum(responses)::float8 as responses, sum(errors)::float8 as errors, sum(input_tokens)::float8 as input_tokens,
+  sum(output_tokens)::float8 as output_tokens, sum(bytes)::float8 as bytes, sum(generation_tokens)::float8 as generation_tokens,
+  sum(generation_seconds)::float8 as generation_seconds, sum(connection_responses)::float8 as connection_responses,
+  sum(reused_responses)::float8 as reused_responses, string_agg(ttft_hist::text, '') as ttft_hist,
+  string_agg(itl_hist::text, '') as itl_hist, string_agg(duration_hist::text, '') as duration_hist`);
 
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
 
@@ -124,25 +130,35 @@ export function rollupSource(
     where ((bucket >= ${at(from)} and bucket < ${at(firstHour)}) or (bucket >= ${hoursEnd} and bucket < ${at(to)}))${dims}`;
 }
 
-interface SourceRow extends CounterRow {
-  bucket: number;
-  model: string;
-  transport: string;
-  ttft_hist: string;
-  itl_hist: string;
-  duration_hist: string;
+interface GroupRow extends KeyRow, CounterRow {
+  ttft_hist: string | null;
+  itl_hist: string | null;
+  duration_hist: string | null;
 }
 
-export async function readRollups(db: Db, filter: DashboardFilter, options: { hours: boolean }): Promise<RollupRecord[]> {
-  const rows = await queryRows<SourceRow>(db, rollupSource(filter, { hours: options.hours }));
+const MINUTE_MS = 60_000;
+
+/**
+ * The rollups of the range, one record per group of `by` (time in steps of `stepMs`, a
+ * multiple of a minute), with services always merged; by default per minute (or hour row),
+ * model and transport. With `hours`, an hour's row counts whole in the step its hour starts in.
+ */
+export async function readRollups(
+  db: Db,
+  filter: DashboardFilter,
+  { hours, by = DIMENSIONS, stepMs = MINUTE_MS }: { hours: boolean; by?: readonly Dimension[]; stepMs?: number },
+): Promise<RollupRecord[]> {
+  const keys = keyColumns(by, sql`bucket`, stepMs / 1000);
+  const rows = await queryRows<GroupRow>(db, sql`select ${keys.select}, ${SUMS} from (${rollupSource(filter, { hours })}) r ${keys.groupBy}`);
   return rows.map((row) => ({
     ...countersOf(row),
-    bucket: Number(row.bucket),
-    model: row.model,
-    transport: row.transport,
-    ttftHist: row.ttft_hist,
-    itlHist: row.itl_hist,
-    durationHist: row.duration_hist,
+    bucket: row.k_time === null ? filter.from.getTime() : Number(row.k_time),
+    model: row.k_model,
+    transport: row.k_transport,
+    // A group of no rows (a read grouped by nothing, of an empty range) has no histograms.
+    ttftHist: row.ttft_hist ?? '',
+    itlHist: row.itl_hist ?? '',
+    durationHist: row.duration_hist ?? '',
   }));
 }
 
