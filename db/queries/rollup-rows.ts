@@ -187,9 +187,9 @@ export function mergeRecords(records: readonly (RollupRecord | RollupGroup)[], k
 
 /**
  * Adds a histogram's counts into `target`. A stored one is read straight from jsonb's text
- * form ({"key": count, ...}, integer keys and counts) one character at a time: parsing
- * thousands of rows into objects first, or slicing out every number, cost several times
- * the merge itself (bench/queries). Several such texts one after another add up alike.
+ * form ({"key": count, "key": count}, integer keys and counts) one character at a time:
+ * parsing thousands of rows into objects first, or slicing out every number, cost several
+ * times the merge itself (bench/queries). Several such texts one after another add up alike.
  */
 export function addCounts(target: Counts, source: string | Counts): void {
   if (typeof source !== 'string') {
@@ -197,23 +197,27 @@ export function addCounts(target: Counts, source: string | Counts): void {
     return;
   }
   const QUOTE = 34;
+  const COMMA = 44;
   const MINUS = 45;
   const ZERO = 48;
   const NINE = 57;
-  let i = source.indexOf('"');
-  while (i !== -1) {
-    let c = source.charCodeAt(++i);
+  // Where the key's digits start; 0 once no key is left.
+  let i = source.indexOf('"') + 1;
+  while (i > 0) {
+    let c = source.charCodeAt(i);
     const negative = c === MINUS;
     if (negative) c = source.charCodeAt(++i);
     let key = 0;
     for (; c !== QUOTE; c = source.charCodeAt(++i)) key = key * 10 + (c - ZERO);
-    // Past the closing quote, the colon and the space to the count.
-    do c = source.charCodeAt(++i);
-    while (c < ZERO || c > NINE);
+    // Past the closing quote, the colon and the space jsonb prints.
+    i += 3;
+    c = source.charCodeAt(i);
     let n = 0;
     for (; c >= ZERO && c <= NINE; c = source.charCodeAt(++i)) n = n * 10 + (c - ZERO);
     const k = negative ? -key : key;
     target.set(k, (target.get(k) ?? 0) + n);
-    i = source.indexOf('"', i);
+    // Within an object the next key follows ', "'; past its end, search for the next object's
+    // first key (texts of empty objects hold none): a search per object rather than per key.
+    i = c === COMMA ? i + 3 : source.indexOf('"', i) + 1;
   }
 }
