@@ -186,6 +186,15 @@ export function mergeRecords(records: readonly (RollupRecord | RollupGroup)[], k
 }
 
 /**
+ * Counts of the text being read, at key + SCRATCH_OFFSET: a text of a group repeats each key
+ * once per stored row (18 times an hour in the benchmark's week), so keys are added up here
+ * and go into the target map once each. Bucket keys of 1 µs to beyond a year fall inside;
+ * any other goes to the map directly.
+ */
+const scratch = new Float64Array(4096);
+const SCRATCH_OFFSET = 2048;
+
+/**
  * Adds a histogram's counts into `target`. A stored one is read straight from jsonb's text
  * form ({"key": count, "key": count}, integer keys and counts) one character at a time:
  * parsing thousands of rows into objects first, or slicing out every number, cost several
@@ -201,6 +210,7 @@ export function addCounts(target: Counts, source: string | Counts): void {
   const MINUS = 45;
   const ZERO = 48;
   const NINE = 57;
+  let [lowest, highest] = [scratch.length, -1];
   // Where the key's digits start; 0 once no key is left.
   let i = source.indexOf('"') + 1;
   while (i > 0) {
@@ -215,9 +225,23 @@ export function addCounts(target: Counts, source: string | Counts): void {
     let n = 0;
     for (; c >= ZERO && c <= NINE; c = source.charCodeAt(++i)) n = n * 10 + (c - ZERO);
     const k = negative ? -key : key;
-    target.set(k, (target.get(k) ?? 0) + n);
+    const slot = k + SCRATCH_OFFSET;
+    if (slot >= 0 && slot < scratch.length) {
+      scratch[slot] += n;
+      if (slot < lowest) lowest = slot;
+      if (slot > highest) highest = slot;
+    } else {
+      target.set(k, (target.get(k) ?? 0) + n);
+    }
     // Within an object the next key follows ', "'; past its end, search for the next object's
     // first key (texts of empty objects hold none): a search per object rather than per key.
     i = c === COMMA ? i + 3 : source.indexOf('"', i) + 1;
+  }
+  for (let slot = lowest; slot <= highest; slot++) {
+    const n = scratch[slot];
+    if (n === 0) continue;
+    const k = slot - SCRATCH_OFFSET;
+    target.set(k, (target.get(k) ?? 0) + n);
+    scratch[slot] = 0;
   }
 }

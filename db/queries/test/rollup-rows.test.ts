@@ -5,8 +5,18 @@ import { queryRows } from '../../rows';
 import { addCounts, type Counts } from '../rollup-rows';
 import { describeEachDatabase } from '../../../test/support/databases';
 
-/** Histograms as rollups hold them: empty ones among them, keys below zero (values under 1 ms), counts past 2^32. */
-const HISTOGRAMS: Record<string, number>[] = [{}, { '-345': 2, '0': 1, '70': 12_345_678_901, '385': 3 }, {}, { '70': 1, '-1': 7 }, { '9': 10 }, {}];
+/**
+ * Histograms as rollups hold them: empty ones among them, keys below zero (values under
+ * 1 ms), counts past 2^32, and keys far outside any latency's (added up apart).
+ */
+const HISTOGRAMS: Record<string, number>[] = [
+  {},
+  { '-345': 2, '0': 1, '70': 12_345_678_901, '385': 3 },
+  {},
+  { '-5000': 4, '70': 1, '-1': 7, '90000': 6 },
+  { '9': 10, '90000': 1 },
+  {},
+];
 
 const sorted = (counts: Counts) => [...counts].sort((a, b) => a[0] - b[0]);
 
