@@ -45,14 +45,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? (SMOKE ? 1 : 7));
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? (SMOKE ? 4 : 16));
 const BURST_RESPONSES = Number(process.env.BURST_RESPONSES ?? (SMOKE ? 16 : 240));
 const PACED_RESPONSES = Number(process.env.PACED_RESPONSES ?? (SMOKE ? 16 : 64));
-/**
- * Responses streamed before anything is measured. Per-response code (a span built, ended,
- * exported) runs once per 200 chunks and reaches V8's optimised tier only after a few
- * hundred calls — Streamscope's span costs ≈ 280 µs on its first calls, ≈ 90 µs after
- * 200 and ≈ 35 µs from about 500 — so a short warm-up charges each package for its JIT
- * rather than for what it costs in a running service.
- */
-const WARMUP_RESPONSES = Number(process.env.WARMUP_RESPONSES ?? (SMOKE ? 4 : 400));
+const WARMUP_RESPONSES = SMOKE ? 4 : 32;
 const WEBSOCKET_RESPONSES = 2;
 const MODEL = 'gpt-4.1-mini';
 /** TTFT varies per response, so a recorder cannot be right by accident. */
