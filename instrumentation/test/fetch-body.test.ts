@@ -97,6 +97,23 @@ describe('SSE body observation', () => {
     assertMatchesSchedule(span, ...lastSent());
   });
 
+  it('records no response for a bodiless status, whatever its content type', async () => {
+    suite.server.onHttpRequest = (_req, res) => {
+      res.writeHead(204, { 'content-type': 'text/event-stream' }).end();
+      return true;
+    };
+    const spansBefore = telemetry.responses().length;
+    try {
+      assert.equal((await fetch(chatUrl(), { method: 'POST', body: CHAT_BODY })).status, 204);
+    } finally {
+      suite.server.onHttpRequest = undefined;
+    }
+    // The next stream's span is the first one recorded after the 204.
+    await (await fetch(chatUrl(), { method: 'POST', body: CHAT_BODY })).text();
+    const span = await eventually(() => telemetry.responses()[spansBefore]);
+    assertMatchesSchedule(span, ...lastSent());
+  });
+
   it('observes a compressed body after fetch has decoded it', async () => {
     const events = ['{"id":"c1","model":"m","choices":[{"delta":{"content":"Hel"}}]}', '{"id":"c1","model":"m","choices":[{"delta":{"content":"lo"},"finish_reason":"stop"}]}', '[DONE]'];
     const sse = events.map((data) => `data: ${data}\n\n`).join('');

@@ -146,8 +146,11 @@ interface DispatchHandler {
   onRequestSent?(): void;
 }
 
-/** Decides from a response's headers whether to observe its body, and with what. */
-type ObserveResponse = (headers: unknown) => SseResponseObserver | undefined;
+/** Decides from a response's status and headers whether to observe its body, and with what. */
+type ObserveResponse = (statusCode: number, headers: unknown) => SseResponseObserver | undefined;
+
+/** Statuses whose response has no body, whatever its headers say (fetch's null body statuses). */
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
 /**
  * A handler of the callback style this file wraps. Another style (undici 7's `onResponseStart`
@@ -212,7 +215,7 @@ class ObservedHandler implements DispatchHandler {
     // Below 200: an informational response; the real one follows.
     if (statusCode >= 200) {
       safely(this.recorder, 'fetch response observation', () => {
-        this.observer = this.observe(headers);
+        this.observer = this.observe(statusCode, headers);
       });
     }
     return this.handler.onHeaders(statusCode, headers, resume, statusText);
@@ -400,7 +403,7 @@ export class FetchTransport {
       let observed: RequestInit | undefined;
       // An init whose fields throw when read is left for fetch to reject, as it would without us.
       safely(this.recorder, 'fetch dispatcher setup', () => {
-        observed = initWithObservingDispatcher(input, init, (headers) => this.observeFromHeaders(call, url, init, headers), this.recorder);
+        observed = initWithObservingDispatcher(input, init, (statusCode, headers) => this.observeFromHeaders(call, url, init, statusCode, headers), this.recorder);
       });
       return observed;
     };
@@ -567,7 +570,8 @@ export class FetchTransport {
   }
 
   /** The observer of an uncompressed `text/event-stream` body, from its headers; undefined for any other. */
-  private observeFromHeaders(call: FetchCall, url: URL, init: RequestInit | undefined, headers: unknown): SseResponseObserver | undefined {
+  private observeFromHeaders(call: FetchCall, url: URL, init: RequestInit | undefined, statusCode: number, headers: unknown): SseResponseObserver | undefined {
+    if (NULL_BODY_STATUSES.has(statusCode) || init?.method?.toUpperCase() === 'HEAD') return undefined;
     if (!(headerValue(headers, 'content-type') ?? '').includes('text/event-stream')) return undefined;
     // Compressed bytes cannot be split into events: such a body is observed once fetch has decoded it.
     const encoding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
