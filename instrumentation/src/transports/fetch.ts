@@ -153,8 +153,9 @@ type ObserveResponse = (statusCode: number, headers: unknown) => SseResponseObse
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
 /**
- * A handler of the callback style this file wraps. Another style (undici 7's `onResponseStart`
- * family) is passed through untouched, and its body is then observed after fetch returns.
+ * A handler of the callback style this file wraps (`onHeaders`, `onData`, …). One of undici's
+ * newer style (`onResponseStart`, `onResponseData`, …) is passed through untouched, and its
+ * body is then observed after fetch returns.
  */
 function isCallbackHandler(handler: object): handler is DispatchHandler {
   const h = handler as Partial<DispatchHandler> & { onResponseStart?: unknown };
@@ -184,7 +185,7 @@ function headerValue(headers: unknown, name: string): string | undefined {
  * Sits between undici and fetch's own handler for one request. Each body chunk is timed and
  * observed the moment undici parses it off the socket — before it enters the body stream,
  * whether or not the application is reading — and handed on unchanged, so observing costs
- * no stream, no promise and no allocation per chunk, and backpressure stays undici's.
+ * no stream and no promise per chunk, and backpressure stays undici's.
  */
 class ObservedHandler implements DispatchHandler {
   private observer: SseResponseObserver | undefined;
