@@ -1,6 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { context, type Context } from '@opentelemetry/api';
+import { arrivalTime } from '../arrival-clock.ts';
 import { ConnectionTracker } from '../connection-tracker.ts';
 import { API, OUTCOME, TRANSPORT, type Outcome } from '../contract.ts';
 import type { ProtocolParser, Recorder, RequestInfo } from '../internal-types.ts';
@@ -90,7 +91,7 @@ class ObservedBody implements UnderlyingDefaultSource<Uint8Array> {
   }
 
   private readonly onRead = (result: ReadableStreamReadResult<Uint8Array>): void => {
-    const at = performance.now();
+    const at = arrivalTime();
     this.reading = false;
     // Cancelled by the application meanwhile: the stream is closed to us.
     if (this.finished) return;
@@ -227,7 +228,7 @@ class ObservedHandler implements DispatchHandler {
     if (observer !== undefined) {
       // Inline rather than through safely(): that would cost a closure per chunk.
       try {
-        observer.onChunk(chunk, performance.now());
+        observer.onChunk(chunk, arrivalTime());
       } catch (error) {
         this.recorder.diag.error('SSE chunk observation failed', error);
       }
