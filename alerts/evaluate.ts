@@ -10,10 +10,10 @@ import { bucketValue, histogramQuantiles } from '../db/histogram';
 import { filterConditions } from '../db/queries/filter';
 import { queryRows } from '../db/rows';
 import { alertRules, type AlertEvent, type AlertRule, type HistogramBuckets } from '../db/schema';
+import { minuteStart } from '../db/time-buckets';
 import { breaches, ruleDefinition, type RuleDefinition, type RuleState, type Statistic } from './rule';
 import { recordEvaluation, type Transition } from './rules-store';
 
-const MINUTE_MS = 60_000;
 const QUANTILE: Partial<Record<Statistic, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 
 /** The span [from, to) a rule reads, and its length for rates. */
@@ -28,7 +28,7 @@ export interface EvaluationWindow {
  * rates then divide by exactly the time the summed buckets cover.
  */
 export function evaluationWindow(windowSeconds: number, now: Date): EvaluationWindow {
-  const from = Math.floor((now.getTime() - windowSeconds * 1000) / MINUTE_MS) * MINUTE_MS;
+  const from = minuteStart(now.getTime() - windowSeconds * 1000);
   return { from: new Date(from), to: now, seconds: (now.getTime() - from) / 1000 };
 }
 

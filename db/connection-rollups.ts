@@ -13,9 +13,8 @@ import { addToHistogram } from './histogram';
 import { handshakeMsOf } from './handshake';
 import type { Column, RollupTier } from './ingest';
 import type { HistogramBuckets, NewConnectionRow } from './schema';
+import { HOUR_MS, hourStart, minuteStart } from './time-buckets';
 
-const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
 
 /**
  * Upper bounds of the responses-per-connection bins; the last bin is open-ended. The
@@ -67,8 +66,6 @@ const PHASES = [
   ['connect', (row: NewConnectionRow) => row.connectMs],
 ] as const;
 
-const minuteOf = (time: number) => Math.floor(time / MINUTE_MS) * MINUTE_MS;
-
 export function computeConnectionRollups(rows: readonly NewConnectionRow[]): ConnectionRollupAccumulator[] {
   const groups = new Map<string, ConnectionRollupAccumulator>();
   const at = (bucket: number, row: NewConnectionRow) => {
@@ -87,7 +84,7 @@ export function computeConnectionRollups(rows: readonly NewConnectionRow[]): Con
   };
   for (const row of rows) {
     const opened = row.openedAt.getTime();
-    const first = at(minuteOf(opened), row);
+    const first = at(minuteStart(opened), row);
     const sums = first.sums;
     sums.connections += 1;
     for (const [phase, value] of PHASES) {
@@ -117,12 +114,12 @@ export function computeConnectionRollups(rows: readonly NewConnectionRow[]): Con
     };
     count(first, 'opened');
     // Open at an hour's start: opened before it, closed at or after it.
-    const firstHour = Math.floor(opened / HOUR_MS) * HOUR_MS + HOUR_MS;
-    const lastHour = Math.floor(closed / HOUR_MS) * HOUR_MS;
+    const firstHour = hourStart(opened) + HOUR_MS;
+    const lastHour = hourStart(closed);
     const followedUntil = opened + MAX_TRACKED_LIFETIME_MS;
     for (let hour = firstHour; hour <= lastHour && hour <= followedUntil; hour += HOUR_MS) count(at(hour, row), 'at_start');
     // Past the tracked lifetime the connection has already left the count at an hour's start.
-    if (lastHour <= followedUntil) count(at(minuteOf(closed), row), 'closed');
+    if (lastHour <= followedUntil) count(at(minuteStart(closed), row), 'closed');
   }
   return [...groups.values()];
 }

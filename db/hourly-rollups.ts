@@ -16,14 +16,13 @@ import type { Db, Store } from './client';
 import { CONNECTION_ROLLUPS } from './connection-rollups';
 import { RESPONSE_ROLLUPS, type RollupTier } from './ingest';
 import { queryRows } from './rows';
+import { hourStart } from './time-buckets';
 
-export const HOUR_MS = 3_600_000;
 /** Any fixed 64-bit number, distinct from the migration and partition locks. */
 export const HOURLY_ROLLUP_LOCK_ID = 7_163_254_003;
 /** A rollup write transaction lasts well under a second; this covers one that stalled. */
 export const LATE_COMMIT_MARGIN_MS = 10 * 60_000;
 
-export const hourStart = (time: number) => Math.floor(time / HOUR_MS) * HOUR_MS;
 
 /** Every tier the job rolls up: response rollups and connection rollups. */
 export const ROLLUP_TIERS: readonly RollupTier<never>[] = [RESPONSE_ROLLUPS, CONNECTION_ROLLUPS];

@@ -15,6 +15,7 @@ import { CONNECTION_ROLLUPS, computeConnectionRollups, type ConnectionRollupAccu
 import { addToHistogram } from './histogram';
 import { queryRows } from './rows';
 import type { HistogramBuckets, NewConnectionRow, NewResponseRow } from './schema';
+import { minuteStart } from './time-buckets';
 
 export interface SpanBatch {
   responses: NewResponseRow[];
@@ -166,7 +167,6 @@ export interface RollupAccumulator {
   durationHist: HistogramBuckets;
 }
 
-const MINUTE_MS = 60_000;
 const maxOf = (a: number | null, b: number | null | undefined) => (b == null ? a : a == null ? b : Math.max(a, b));
 
 /** Adds every inter-token gap of a response (from its arrival offsets) to an ITL histogram. */
@@ -177,7 +177,7 @@ function addGaps(hist: HistogramBuckets, offsetsUs: number[]): void {
 export function computeRollups(rows: NewResponseRow[]): RollupAccumulator[] {
   const groups = new Map<string, RollupAccumulator>();
   for (const row of rows) {
-    const bucket = Math.floor(row.startTime.getTime() / MINUTE_MS) * MINUTE_MS;
+    const bucket = minuteStart(row.startTime.getTime());
     const model = row.model ?? '';
     const transport = row.transport ?? '';
     const key = `${bucket}\u0000${row.service}\u0000${model}\u0000${transport}`;

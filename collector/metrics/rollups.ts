@@ -16,6 +16,7 @@
  */
 import { addToHistogram } from '../../db/histogram';
 import type { mergeRollups } from '../../db/ingest';
+import { minuteStart } from '../../db/time-buckets';
 import type { BucketCounts, GenAiPoint, Layout } from './decode';
 
 export type RollupRow = Parameters<typeof mergeRollups>[1][number];
@@ -25,7 +26,6 @@ export const FRESH_SERIES_MS = 5 * 60_000;
 /** Series remembered for cumulative differences; the least recently updated go first. */
 export const MAX_REMEMBERED_SERIES = 50_000;
 
-const MINUTE_MS = 60_000;
 
 interface Remembered {
   layout: Layout;
@@ -130,7 +130,7 @@ function bucketRange(layout: Layout, key: string): [number, number] {
 export function toRollups(points: GenAiPoint[]): RollupRow[] {
   const rows = new Map<string, RollupRow>();
   for (const point of points) {
-    const bucket = Math.floor(point.timeMs / MINUTE_MS) * MINUTE_MS;
+    const bucket = minuteStart(point.timeMs);
     const key = `${bucket}\u0000${point.service}\u0000${point.model}\u0000${point.transport}`;
     let row = rows.get(key);
     if (!row) {

@@ -16,6 +16,7 @@ import { gte } from 'drizzle-orm';
 import type { Store } from '../../db/client';
 import { bucketValue, histogramCount, histogramQuantiles, mergeHistograms } from '../../db/histogram';
 import { rollups1m, type HistogramBuckets, type RollupRow } from '../../db/schema';
+import { MINUTE_MS, minuteStart } from '../../db/time-buckets';
 import type { CollectorStats } from '../server';
 import type { QueueDepth } from '../write-queue';
 
@@ -33,7 +34,6 @@ export interface PrometheusOptions {
   nowMs?: number;
 }
 
-const MINUTE_MS = 60_000;
 
 interface Traffic {
   labels: Labels;
@@ -83,7 +83,7 @@ const QUEUE_GAUGES: readonly { field: keyof QueueDepth; name: string; help: stri
 export async function renderPrometheusMetrics(store: Store, stats: Readonly<CollectorStats>, options: PrometheusOptions = {}): Promise<string> {
   const nowMs = options.nowMs ?? Date.now();
   // Whole minutes back from the current (partial) one, so the window is WINDOW_MINUTES long at most.
-  const fromMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - (WINDOW_MINUTES - 1) * MINUTE_MS;
+  const fromMs = minuteStart(nowMs) - (WINDOW_MINUTES - 1) * MINUTE_MS;
   const windowSeconds = Math.max(1, (nowMs - fromMs) / 1000);
   const rows = await store.db.select().from(rollups1m).where(gte(rollups1m.bucket, new Date(fromMs)));
   const traffic = groupTraffic(rows);

@@ -14,7 +14,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
-import { HOUR_MS } from '../hourly-rollups';
+import { HOUR_MS, minuteStart } from '../time-buckets';
 import { histogramQuantiles } from '../histogram';
 import { queryRows } from '../rows';
 import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
@@ -149,7 +149,6 @@ function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], s
   return sortAggregates(aggregates);
 }
 
-const MINUTE_MS = 60_000;
 
 /**
  * Aggregates of the filtered responses for several groupings at once, reading the rollups
@@ -180,7 +179,7 @@ export async function aggregateGroupings(
     return groupings.map((by) => fromGroups(groups, by, stepMs));
   }
   // The minutes the range touches: its first minute may start before the range.
-  const minutes = { ...filter, from: new Date(Math.floor(filter.from.getTime() / MINUTE_MS) * MINUTE_MS) };
+  const minutes = { ...filter, from: new Date(minuteStart(filter.from.getTime())) };
   const records = readRollups(db, minutes, { hours: false, by: finest, stepMs });
   const itlBy = async (by: readonly Dimension[]) => new Map([...mergeBy(await records, by, stepMs)].map(([key, group]) => [key, group.itlHist]));
   return Promise.all(groupings.map((by) => fromRawRows(db, filter, by, stepSeconds, itlBy(by))));

@@ -18,13 +18,11 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { CONNECTION_ROLLUPS } from '../connection-rollups';
-import { HOUR_MS } from '../hourly-rollups';
+import { HOUR_MS, hourStart, minuteStart } from '../time-buckets';
 import { andConditions, dimensionConditions, type DashboardFilter } from './filter';
 import { rollupSource, type RollupTables } from './rollup-rows';
 
 export const MAX_CONNECTION_LIFETIME_MS = 24 * HOUR_MS;
-
-const MINUTE_MS = 60_000;
 
 export const CONNECTION_TABLES: RollupTables = { minutes: CONNECTION_ROLLUPS.minutes, hours: CONNECTION_ROLLUPS.hours, dimensions: ['service', 'transport'] };
 
@@ -57,8 +55,8 @@ export function reportedOpen(filter: DashboardFilter, dimensions: readonly Conne
  * whole: rollups know no finer time.
  */
 export function inUseFromRollups(filter: DashboardFilter, { hours }: { hours: boolean }): SQL {
-  const first = Math.floor(filter.from.getTime() / MINUTE_MS) * MINUTE_MS;
-  const hour = Math.floor(first / HOUR_MS) * HOUR_MS;
+  const first = minuteStart(filter.from.getTime());
+  const hour = hourStart(first);
   const dims = andConditions(dimensionConditions(filter, CONNECTION_TABLES.dimensions));
   const openAtFirst = (column: string) => sql.raw(`sum(case when bucket = '${new Date(hour).toISOString()}'::timestamptz then use_at_start${column} else 0 end
     + case when bucket < '${new Date(first).toISOString()}'::timestamptz then use_opened${column} - use_closed${column} else 0 end)`);

@@ -5,7 +5,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { queryRows } from '../rows';
-import { HOUR_MS } from '../hourly-rollups';
+import { HOUR_MS } from '../time-buckets';
 import { aggregateGroupings, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
 import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
 import { filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';

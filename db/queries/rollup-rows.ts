@@ -11,7 +11,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
-import { HOUR_MS } from '../hourly-rollups';
+import { HOUR_MS, hourStart, MINUTE_MS } from '../time-buckets';
 import { queryRows } from '../rows';
 import { dimensionConditions, andConditions, type DashboardFilter } from './filter';
 import { DIMENSIONS, keyColumns, type Dimension, type KeyRow } from './group-keys';
@@ -119,7 +119,7 @@ export function rollupSource(
   const dims = andConditions(dimensionConditions(filter, tables.dimensions));
   const [minutes, hourly] = [tables.minutes, tables.hours].map((name) => sql.identifier(name));
   const firstHour = Math.ceil(from / HOUR_MS) * HOUR_MS;
-  const lastHour = Math.floor(to / HOUR_MS) * HOUR_MS;
+  const lastHour = hourStart(to);
   if (!hours || lastHour <= firstHour) return sql`select ${columns} from ${minutes} where bucket >= ${at(from)} and bucket < ${at(to)}${dims}`;
   // Hours after the newest rolled one are read by the minute: the job runs every few
   // minutes, so a completed hour may not be rolled yet.
@@ -136,7 +136,6 @@ interface GroupRow extends KeyRow, CounterRow {
   duration_hist: string | null;
 }
 
-const MINUTE_MS = 60_000;
 
 /**
  * The rollups of the range, one record per group of `by` (time in steps of `stepMs`, a

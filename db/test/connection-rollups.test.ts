@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { openStore, type Store } from '../client';
 import { CONNECTION_SUMMED, MAX_TRACKED_LIFETIME_MS } from '../connection-rollups';
-import { HOUR_MS, rollUpHours } from '../hourly-rollups';
+import { rollUpHours } from '../hourly-rollups';
+import { HOUR_MS, MINUTE_MS } from '../time-buckets';
 import { writeBatch } from '../ingest';
 import { MIGRATIONS_FOLDER } from '../migrate';
 import { applyRetention } from '../retention';
@@ -14,7 +15,6 @@ import type { NewConnectionRow } from '../schema';
 import { describeEachDatabase } from '../../test/support/databases';
 
 const START = Date.UTC(2026, 10, 20, 9, 40);
-const MINUTE_MS = 60_000;
 /** Long after the seeded hours: every one of them is complete. */
 const LATER = new Date(START + 40 * 24 * HOUR_MS);
 

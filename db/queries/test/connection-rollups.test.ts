@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { RELATIVE_ACCURACY } from '../../histogram';
-import { HOUR_MS, rollUpHours } from '../../hourly-rollups';
+import { rollUpHours } from '../../hourly-rollups';
+import { HOUR_MS, MINUTE_MS } from '../../time-buckets';
 import { writeBatch } from '../../ingest';
 import type { NewConnectionRow } from '../../schema';
 import { compareTransports, type Comparison } from '../compare';
@@ -12,7 +13,6 @@ import { syntheticResponse } from '../../../bench/support/workload';
 import { describeEachDatabase } from '../../../test/support/databases';
 
 const BASE = Date.UTC(2026, 10, 24, 6, 0);
-const MINUTE_MS = 60_000;
 
 /**
  * Connections over 16 hours with lifetimes from seconds to five hours (under the day the
