@@ -42,9 +42,9 @@ export function histogramCount(hist: HistogramBuckets): number {
 }
 
 /** Quantiles (0..1) from one histogram, sorted once; null where the histogram is empty. */
-export function histogramQuantiles(hist: HistogramBuckets, qs: readonly number[]): (number | null)[] {
-  const entries = Object.entries(hist)
-    .map(([k, n]) => [Number(k), Number(n)] as const)
+export function histogramQuantiles(hist: HistogramBuckets | ReadonlyMap<number, number>, qs: readonly number[]): (number | null)[] {
+  const pairs = hist instanceof Map ? [...hist] : Object.entries(hist).map(([k, n]) => [Number(k), Number(n)] as const);
+  const entries = pairs
     .filter(([, n]) => n > 0)
     .sort((a, b) => a[0] - b[0]);
   const total = entries.reduce((s, [, n]) => s + n, 0);

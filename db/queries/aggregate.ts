@@ -90,7 +90,7 @@ function recordKey(record: RollupSums, by: readonly Dimension[], stepMs: number)
   };
 }
 
-const percentilesOf = (counts: Counts) => toPercentiles(histogramQuantiles(Object.fromEntries(counts), QUANTILES));
+const percentilesOf = (counts: Counts) => toPercentiles(histogramQuantiles(counts, QUANTILES));
 
 async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimension[], stepSeconds: number, itl: Promise<Map<string, Counts>>): Promise<Aggregate[]> {
   const keys = keyColumns(by, sql`start_time`, stepSeconds);
@@ -148,7 +148,6 @@ function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], s
   }
   return sortAggregates(aggregates);
 }
-
 
 /**
  * Aggregates of the filtered responses for several groupings at once, reading the rollups

@@ -123,7 +123,7 @@ async function fromRollups(db: Db, filter: DashboardFilter): Promise<Summary> {
     summary: rows.map((row) => {
       const lifetimes = new Map<number, number>();
       addCounts(lifetimes, String(row.lifetime_hist ?? ''));
-      const [p50, p99] = histogramQuantiles(Object.fromEntries(lifetimes), [0.5, 0.99]);
+      const [p50, p99] = histogramQuantiles(lifetimes, [0.5, 0.99]);
       const [dnsMs, tcpMs, tlsMs, upgradeMs] = PHASES.map((phase) => mean(row[`${phase}_ms_sum`], row[`${phase}_count`]));
       return {
         transport: String(row.transport),

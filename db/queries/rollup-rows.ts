@@ -136,7 +136,6 @@ interface GroupRow extends KeyRow, CounterRow {
   duration_hist: string | null;
 }
 
-
 /**
  * The rollups of the range, one record per group of `by` (time in steps of `stepMs`, a
  * multiple of a minute), with services always merged; by default per minute (or hour row),
