@@ -14,7 +14,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
-import { HOUR_MS, minuteStart } from '../time-buckets';
+import { bucketStart, HOUR_MS, minuteStart } from '../time-buckets';
 import { histogramQuantiles } from '../histogram';
 import { queryRows } from '../rows';
 import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
@@ -84,7 +84,7 @@ export function exactQuantiles(column: SQL): SQL {
 /** The group key of a rollup record, shaped like keyOf's of a SQL row. */
 function recordKey(record: RollupSums, by: readonly Dimension[], stepMs: number): KeyRow {
   return {
-    k_time: by.includes('time') ? Math.floor(record.bucket / stepMs) * stepMs : null,
+    k_time: by.includes('time') ? bucketStart(record.bucket, stepMs) : null,
     k_model: by.includes('model') ? record.model : null,
     k_transport: by.includes('transport') ? record.transport : null,
   };
@@ -171,7 +171,7 @@ export async function aggregateGroupings(
     // past the default 8 MB and spilled to disk), the halves run on two connections, and Node
     // merges the first while Postgres still reads the second.
     const align = finest.includes('time') ? stepMs : HOUR_MS;
-    const middle = Math.floor((filter.from.getTime() + filter.to.getTime()) / 2 / align) * align;
+    const middle = bucketStart((filter.from.getTime() + filter.to.getTime()) / 2, align);
     const halves = middle > filter.from.getTime() ? [{ ...filter, to: new Date(middle) }, { ...filter, from: new Date(middle) }] : [filter];
     const read = await Promise.all(halves.map(async (half) => mergeBy(await readRollups(db, half, { hours, by: finest, stepMs }), finest, stepMs)));
     const groups = read.flatMap((merged) => [...merged.values()]);

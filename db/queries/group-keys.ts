@@ -14,11 +14,14 @@ export interface KeyRow extends Record<string, unknown> {
   k_transport: string | null;
 }
 
+/** Start (epoch ms) of the step of `stepSeconds` holding `time`, in SQL: every chart step is cut by this. */
+export function stepStart(time: SQL, stepSeconds: number): SQL {
+  return sql`(floor(extract(epoch from ${time}) / ${stepSeconds}::float8) * ${stepSeconds}::float8 * 1000)::float8`;
+}
+
 /** `k_time, k_model, k_transport` of `timeColumn`'s step and the `group by` of the dimensions in `by`. */
 export function keyColumns(by: readonly Dimension[], timeColumn: SQL, stepSeconds: number): { select: SQL; groupBy: SQL } {
-  const time = by.includes('time')
-    ? sql`(floor(extract(epoch from ${timeColumn}) / ${stepSeconds}::float8) * ${stepSeconds}::float8 * 1000)::float8`
-    : sql`null::float8`;
+  const time = by.includes('time') ? stepStart(timeColumn, stepSeconds) : sql`null::float8`;
   const model = by.includes('model') ? sql`coalesce(model, '')` : sql`null::text`;
   const transport = by.includes('transport') ? sql`coalesce(transport, '')` : sql`null::text`;
   const grouped = [by.includes('time') && sql`k_time`, by.includes('model') && sql`k_model`, by.includes('transport') && sql`k_transport`].filter(

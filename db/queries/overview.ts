@@ -5,10 +5,11 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { queryRows } from '../rows';
-import { HOUR_MS } from '../time-buckets';
+import { bucketStart, HOUR_MS } from '../time-buckets';
 import { aggregateGroupings, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
 import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
 import { filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { stepStart } from './group-keys';
 
 export interface OverviewPoint {
   /** Start of the step, epoch ms. */
@@ -110,9 +111,9 @@ async function reportedFromRollups(db: Db, filter: DashboardFilter, stepMs: numb
   ]);
   const sorted = changes.map((row) => ({ bucket: Number(row.bucket), opened: Number(row.opened), closed: Number(row.closed) })).sort((a, b) => a.bucket - b.bucket);
   const counts = new Map<number, number>();
-  const lastStep = Math.floor((filter.to.getTime() - 1) / stepMs) * stepMs;
+  const lastStep = bucketStart(filter.to.getTime() - 1, stepMs);
   let [opened, closed, nextOpened, nextClosed] = [0, 0, 0, 0];
-  for (let time = Math.floor(filter.from.getTime() / stepMs) * stepMs; time <= lastStep; time += stepMs) {
+  for (let time = bucketStart(filter.from.getTime(), stepMs); time <= lastStep; time += stepMs) {
     for (; nextOpened < sorted.length && sorted[nextOpened].bucket < time + stepMs; nextOpened++) opened += sorted[nextOpened].opened;
     for (; nextClosed < sorted.length && sorted[nextClosed].bucket < time; nextClosed++) closed += sorted[nextClosed].closed;
     counts.set(time, opened - closed);
@@ -139,7 +140,7 @@ async function connectionsPerStep(db: Db, filter: DashboardFilter, stepSeconds: 
   const stepMs = stepSeconds * 1000;
   const from = filter.from.getTime();
   const to = filter.to.getTime();
-  const stepOf: StepOf = (time) => sql`(floor(extract(epoch from ${time}) * 1000 / ${stepMs}::float8) * ${stepMs}::float8)::float8`;
+  const stepOf: StepOf = (time) => stepStart(time, stepSeconds);
   const recent = { ...filter, from: new Date(Math.max(from, to - UNREPORTED_WINDOW_MS)) };
   const [counts, unreported] = await Promise.all([
     (source === 'raw' ? reportedFromRawRows : reportedFromRollups)(db, filter, stepMs, stepOf),
@@ -180,7 +181,7 @@ function tilesFrom(total: Aggregate | undefined, filter: DashboardFilter, connec
 export async function overview(db: Db, filter: DashboardFilter, source: PercentileSource = percentileSource(filter)): Promise<Overview> {
   const stepSeconds = stepFor(filter);
   const stepMs = stepSeconds * 1000;
-  const firstStep = Math.floor(filter.from.getTime() / stepMs) * stepMs;
+  const firstStep = bucketStart(filter.from.getTime(), stepMs);
   const [[steps, [total]], connections] = await Promise.all([
     aggregateGroupings(db, filter, [['time'], []], { stepSeconds, source }),
     connectionsPerStep(db, filter, stepSeconds, source),
