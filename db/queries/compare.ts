@@ -91,6 +91,9 @@ interface Handshakes extends Record<string, unknown> {
   connections: number;
 }
 
+/** The columns HANDSHAKE_MS reads, with the transport and the responses carried. */
+const HANDSHAKE_INPUTS = sql`transport, dns_ms, tcp_ms, tls_ms, connect_ms, upgrade_ms, responses`;
+
 /**
  * Per transport: handshake time of the connections in use during the range
  * (connections-in-use.ts) that carried a response, and the responses they carried; from
@@ -101,11 +104,11 @@ async function handshakes(db: Db, filter: DashboardFilter, source: PercentileSou
   const carrying = sql`where responses > 0`;
   const inUse = source === 'raw'
     ? sql`select transport, 1 as carrying, ${HANDSHAKE_MS} as handshake_ms, responses
-          from (${connectionsInUse(filter, ['service'], sql`transport, dns_ms, tcp_ms, tls_ms, connect_ms, upgrade_ms, responses`)}) c ${carrying}`
+          from (${connectionsInUse(filter, ['service'], HANDSHAKE_INPUTS)}) c ${carrying}`
     : sql`select transport, carrying, handshake_ms, responses from (${inUseFromRollups(filter, { hours: true })}) c
           union all
           select coalesce(transport, ''), 1, ${HANDSHAKE_MS}, responses
-          from (${reportedOpen(filter, ['service'], sql`transport, dns_ms, tcp_ms, tls_ms, connect_ms, upgrade_ms, responses`)}) c ${carrying}`;
+          from (${reportedOpen(filter, ['service'], HANDSHAKE_INPUTS)}) c ${carrying}`;
   return queryRows<Handshakes>(
     db,
     sql`select coalesce(transport, '') as transport,
