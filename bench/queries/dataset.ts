@@ -16,10 +16,10 @@ import { CONNECTION_COLUMNS, computeRollups, mergeConnectionRollups, mergeRollup
 import { rollUpHours } from '../../db/hourly-rollups';
 import { DAY_MS, ensurePartitions } from '../../db/partitions';
 import type { NewConnectionRow, NewResponseRow } from '../../db/schema';
+import { bucketStart, MINUTE_MS } from '../../db/time-buckets';
 import { copyInto, copyText } from '../support/copy';
 import { syntheticResponse } from '../support/workload';
 
-const MINUTE_MS = 60_000;
 /** Distinct per-minute volumes; a minute's volume is the level nearest its place in the daily cycle. */
 const LEVELS = 16;
 /** Responses per connection: a persistent socket carries many. */
@@ -115,7 +115,7 @@ function levelOf(minuteStart: number): number {
 }
 
 export async function loadDataset(store: Store, options: DatasetOptions): Promise<Dataset> {
-  const end = Math.floor(options.end.getTime() / MINUTE_MS) * MINUTE_MS;
+  const end = bucketStart(options.end.getTime(), MINUTE_MS);
   const minutes = options.days * 1440;
   const start = end - minutes * MINUTE_MS;
   const mean = options.responses / minutes;

@@ -28,6 +28,7 @@ import { overview } from '../../db/queries/overview';
 import { responseDetail } from '../../db/queries/response';
 import { queryRows } from '../../db/rows';
 import * as schema from '../../db/schema';
+import { HOUR_MS } from '../../db/time-buckets';
 import { machine, printFinalJson, printTable, quantile, round } from '../support/report';
 import { MODELS, SERVICES } from '../support/workload';
 import { openBenchDatabase, savedLoad, saveLoad, type SavedLoad } from './database';
@@ -48,7 +49,6 @@ const RESPONSES = Number(args.responses ?? (args.smoke ? 200_000 : 10_000_000));
 const DAYS = Number(args.days ?? 7);
 const RUNS = Number(args.runs ?? (args.smoke ? 2 : 3));
 const TARGET_P95_MS = 150;
-const HOUR_MS = 3_600_000;
 const RANGES = { '1h': HOUR_MS, '24h': 24 * HOUR_MS, '7d': 7 * 24 * HOUR_MS } as const;
 type RangeName = keyof typeof RANGES;
 
