@@ -3,8 +3,11 @@
  * service that sends only metrics still gets the Overview's rates and percentiles (at the
  * resolution of its histogram buckets, see ./rollups.ts).
  *
- * Unlike spans, metric points carry no id: an exporter retry of a request that was in fact
- * stored counts twice. The reply follows OTLP/HTTP as for traces: an
+ * Unlike spans, metric points carry no id. What a request adds is worked out against what
+ * this collector merged before (./rollups.ts: SeriesMemory), one request at a time, and
+ * remembered only once merged: a retry of a stored request adds nothing, and a request
+ * answered 503 counts in full when it comes again. A retry that reaches another collector
+ * process (or this one after a restart) is not recognised. The reply follows OTLP/HTTP as for traces: an
  * ExportMetricsServiceResponse (partial success when points were rejected), a 400 when
  * nothing in the request could be used, a 503 when the database could not take the write.
  */
@@ -14,7 +17,7 @@ import { mergeRollups } from '../../db/ingest';
 import { RequestError, WriteUnavailableError } from '../errors';
 import type { OtlpEncoding } from '../otlp/decode';
 import { ExportMetricsServiceRequest } from '../otlp/messages';
-import { decodeMetricsRequest, type DecodedMetrics, type GenAiPoint } from './decode';
+import { decodeMetricsRequest, type DecodedMetrics } from './decode';
 import { SeriesMemory, toRollups } from './rollups';
 
 export { GEN_AI_HISTOGRAMS } from './decode';
@@ -48,7 +51,13 @@ export interface MetricsExportResult {
 /** At most this many rejections are spelled out in a message; the count covers the rest. */
 const REJECTIONS_SHOWN = 5;
 
-const memories = new WeakMap<Store, SeriesMemory>();
+interface StoreMetrics {
+  memory: SeriesMemory;
+  /** The last export's merge: the next one plans against what it committed. */
+  last: Promise<unknown>;
+}
+
+const perStore = new WeakMap<Store, StoreMetrics>();
 
 export async function handleMetricsExport(
   store: Store,
@@ -64,17 +73,23 @@ export async function handleMetricsExport(
   if (decoded.rejected.length > 0 && decoded.points.length === 0 && decoded.ignored === 0) {
     throw new RequestError(400, message);
   }
-  let memory = memories.get(store);
-  if (!memory) {
-    memory = new SeriesMemory();
-    memories.set(store, memory);
+  let metrics = perStore.get(store);
+  if (!metrics) {
+    metrics = { memory: new SeriesMemory(), last: Promise.resolve() };
+    perStore.set(store, metrics);
   }
-  const increments = decoded.points.map((point) => memory.increment(point)).filter((p): p is GenAiPoint => p !== null);
-  try {
-    await mergeRollups(store.db, toRollups(increments));
-  } catch (error) {
-    throw new WriteUnavailableError(`the database could not merge the metrics, retry later: ${(error as Error).message}`, { cause: error });
-  }
+  const { memory } = metrics;
+  const merged = metrics.last.catch(() => {}).then(async () => {
+    const plan = memory.plan(decoded.points);
+    try {
+      await mergeRollups(store.db, toRollups(plan.increments));
+    } catch (error) {
+      throw new WriteUnavailableError(`the database could not merge the metrics, retry later: ${(error as Error).message}`, { cause: error });
+    }
+    plan.commit();
+  });
+  metrics.last = merged;
+  await merged;
   return { acceptedPoints: decoded.points.length, rejectedPoints: decoded.rejected.length, ignoredPoints: decoded.ignored, message };
 }
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Attributes } from '@opentelemetry/api';
 import { OTLPMetricExporter as OTLPMetricExporterJson, AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -15,7 +15,7 @@ import type { Store } from '../../db/client';
 import { histogramCount, histogramQuantiles } from '../../db/histogram';
 import { rollups1m } from '../../db/schema';
 import { describeEachDatabase } from '../../test/support/databases';
-import { RequestError } from '../errors';
+import { RequestError, WriteUnavailableError } from '../errors';
 import type { OtlpEncoding } from '../otlp/decode';
 import { PROMETHEUS_PATH } from '../prometheus/index';
 import { startCollector } from '../server';
@@ -88,6 +88,30 @@ function meters(url: string, exporter: OtlpEncoding, service: string, options: {
 
 async function rollupsOf(store: Store, service: string) {
   return store.db.select().from(rollups1m).where(eq(rollups1m.service, service));
+}
+
+/** An OTLP/JSON request of one operation-duration point, every value in the (0.1, 0.2] s bucket. */
+function durationBody(service: string, temporality: 1 | 2, startMs: number, timeMs: number, count: number): Buffer {
+  const nanos = (ms: number) => String(BigInt(ms) * 1_000_000n);
+  return Buffer.from(JSON.stringify({
+    resourceMetrics: [{
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+      scopeMetrics: [{
+        metrics: [{
+          name: 'gen_ai.client.operation.duration',
+          unit: 's',
+          histogram: {
+            aggregationTemporality: temporality,
+            dataPoints: [{
+              attributes: [{ key: 'gen_ai.request.model', value: { stringValue: MODEL } }],
+              startTimeUnixNano: nanos(startMs), timeUnixNano: nanos(timeMs),
+              count: String(count), sum: 0.15 * count, explicitBounds: [0.1, 0.2], bucketCounts: ['0', String(count), '0'],
+            }],
+          },
+        }],
+      }],
+    }],
+  }));
 }
 
 describeEachDatabase('OTLP metrics into rollups', (database) => {
@@ -224,6 +248,38 @@ describeEachDatabase('OTLP metrics into rollups', (database) => {
     assert.match(result.message, /bucket counts add up to 2, count is 5/);
     const [row] = await rollupsOf(database().store, 'metrics-partial');
     assert.equal(row.responses, 1);
+  });
+
+  test('exporter retries: a request refused with 503 counts in full when sent again, one already stored adds nothing', async () => {
+    const { store } = database();
+    const service = 'metrics-retry';
+    const start = Date.now() - 60_000;
+    const cumulative = (count: number, at: number) => durationBody(service, 2, start, at, count);
+    // The points span two or three minutes: count over all of the service's rows.
+    const responses = async () => (await rollupsOf(store, service)).reduce((n, row) => n + row.responses, 0);
+    const refuse = sql.raw(`alter table rollups_1m add constraint refuse_retry_test check (service <> '${service}') not valid`);
+    await store.db.execute(refuse);
+    try {
+      await assert.rejects(handleMetricsExport(store, cumulative(3, start + 10_000), 'json'), (error: unknown) => {
+        assert.ok(error instanceof WriteUnavailableError, String(error));
+        return true;
+      });
+    } finally {
+      await store.db.execute(sql`alter table rollups_1m drop constraint refuse_retry_test`);
+    }
+    // The exporter sends the refused request again, and then once more as if the answer had been lost.
+    await handleMetricsExport(store, cumulative(3, start + 10_000), 'json');
+    await handleMetricsExport(store, cumulative(3, start + 10_000), 'json');
+    assert.equal(await responses(), 3);
+    // Two copies of the next export at once (a retry racing the original) count once.
+    await Promise.all([handleMetricsExport(store, cumulative(5, start + 20_000), 'json'), handleMetricsExport(store, cumulative(5, start + 20_000), 'json')]);
+    assert.equal(await responses(), 5);
+    // A delta point sent twice counts once; the next interval's point counts.
+    const delta = (count: number, from: number) => durationBody(service, 1, from, from + 10_000, count);
+    await handleMetricsExport(store, delta(4, start + 30_000), 'json');
+    await handleMetricsExport(store, delta(4, start + 30_000), 'json');
+    await handleMetricsExport(store, delta(2, start + 40_000), 'json');
+    assert.equal(await responses(), 11);
   });
 
   test('malformed bodies are a 400 in either encoding', async () => {

@@ -1,7 +1,8 @@
 /*
  * GenAI histogram points → rollups_1m rows.
  *
- * Temporality: a delta point is merged as it is. A cumulative point holds everything since
+ * Temporality: a delta point is merged as it is, once: a retried point already merged is
+ * skipped. A cumulative point holds everything since
  * its series started, so only its difference from the series' previous point is merged;
  * the previous point is remembered in this process (bounded). The first point seen of a
  * series is merged whole when the series is young (it started at most FRESH_SERIES_MS
@@ -23,7 +24,7 @@ export type RollupRow = Parameters<typeof mergeRollups>[1][number];
 
 /** A cumulative series first seen this young is counted whole. */
 export const FRESH_SERIES_MS = 5 * 60_000;
-/** Series remembered for cumulative differences; the least recently updated go first. */
+/** Series (and delta points) remembered; the least recently updated go first. */
 export const MAX_REMEMBERED_SERIES = 50_000;
 
 
@@ -35,30 +36,71 @@ interface Remembered {
   max: number | null;
 }
 
-/** The previous point of each cumulative series, for one store. */
+/** What an export adds to the rollups, and how to remember it once that is committed. */
+export interface IncrementPlan {
+  increments: GenAiPoint[];
+  /** Call after the increments were merged; a plan never committed leaves nothing behind. */
+  commit(): void;
+}
+
+/**
+ * What this store's rollups already hold of each series: the previous point of each
+ * cumulative series, and the delta points merged recently (an exporter retries a request
+ * whose answer it did not get, and the same delta point would otherwise count twice).
+ * Updated only after a merge committed, so a request refused with 503 counts in full when
+ * it is sent again. Plans must be made and committed one request at a time.
+ */
 export class SeriesMemory {
   private readonly series = new Map<string, Remembered>();
+  private readonly deltas = new Map<string, true>();
 
-  /** The part of `point` not counted before; null when nothing new. */
-  increment(point: GenAiPoint): GenAiPoint | null {
-    if (!point.cumulative) return point;
-    const previous = this.series.get(point.series);
-    this.series.delete(point.series);
-    this.series.set(point.series, { layout: point.layout, buckets: point.buckets, count: point.count, sum: point.sum, max: point.max });
-    if (this.series.size > MAX_REMEMBERED_SERIES) this.series.delete(this.series.keys().next().value as string);
-    if (!previous) return point.timeMs - point.startTimeMs <= FRESH_SERIES_MS ? point : null;
-    // A count that went down is a restarted sender reusing the start time: all of it is new.
-    if (point.count < previous.count) return point;
-    const buckets = subtract(point.buckets, alignTo(previous, point.layout));
-    // Buckets that cannot be subtracted mean the sender changed its aggregation: a reset.
-    if (!buckets) return point;
-    const count = point.count - previous.count;
-    if (count === 0) return null;
-    const sum = point.sum !== null && previous.sum !== null ? point.sum - previous.sum : null;
-    // min and max hold over the whole series; only a max that grew is known to be this interval's.
-    const max = point.max !== null && point.max !== previous.max ? point.max : null;
-    return { ...point, buckets, count, sum, min: null, max };
+  plan(points: readonly GenAiPoint[]): IncrementPlan {
+    const series = new Map<string, Remembered>();
+    const deltas = new Set<string>();
+    const increments: GenAiPoint[] = [];
+    for (const point of points) {
+      if (point.cumulative) {
+        const increment = incrementOf(point, series.get(point.series) ?? this.series.get(point.series));
+        series.set(point.series, { layout: point.layout, buckets: point.buckets, count: point.count, sum: point.sum, max: point.max });
+        if (increment) increments.push(increment);
+      } else {
+        const key = `${point.series}|${point.timeMs}`;
+        if (this.deltas.has(key) || deltas.has(key)) continue;
+        deltas.add(key);
+        increments.push(point);
+      }
+    }
+    return {
+      increments,
+      commit: () => {
+        for (const [key, remembered] of series) remember(this.series, key, remembered);
+        for (const key of deltas) remember(this.deltas, key, true);
+      },
+    };
   }
+}
+
+/** Sets `key` as the most recently updated entry; the least recently updated go past MAX_REMEMBERED_SERIES. */
+function remember<V>(memory: Map<string, V>, key: string, value: V): void {
+  memory.delete(key);
+  memory.set(key, value);
+  if (memory.size > MAX_REMEMBERED_SERIES) memory.delete(memory.keys().next().value as string);
+}
+
+/** The part of cumulative `point` not counted before; null when nothing new. */
+function incrementOf(point: GenAiPoint, previous: Remembered | undefined): GenAiPoint | null {
+  if (!previous) return point.timeMs - point.startTimeMs <= FRESH_SERIES_MS ? point : null;
+  // A count that went down is a restarted sender reusing the start time: all of it is new.
+  if (point.count < previous.count) return point;
+  const buckets = subtract(point.buckets, alignTo(previous, point.layout));
+  // Buckets that cannot be subtracted mean the sender changed its aggregation: a reset.
+  if (!buckets) return point;
+  const count = point.count - previous.count;
+  if (count === 0) return null;
+  const sum = point.sum !== null && previous.sum !== null ? point.sum - previous.sum : null;
+  // min and max hold over the whole series; only a max that grew is known to be this interval's.
+  const max = point.max !== null && point.max !== previous.max ? point.max : null;
+  return { ...point, buckets, count, sum, min: null, max };
 }
 
 /**
