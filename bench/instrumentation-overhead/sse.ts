@@ -10,12 +10,16 @@
  * usage, `[DONE]`), built once and enqueued as the network would deliver them. The
  * application reads the body the way the official `openai` client does (async iteration
  * of `response.body`) and checks it got the same bytes. Rounds alternate instrumentation
- * off / on in the same process; the figure is process CPU (user + system, so garbage
- * collection threads count) per chunk, medians per mode. A second workload cuts the same
+ * off / on / on with a meter provider (the OpenTelemetry metrics SDK with a reader, as an
+ * application that exports metrics has) / the same with `timePerOutputChunkMetric` off, in
+ * the same process; the figure is process CPU
+ * (user + system, so garbage collection threads count) per chunk, medians per mode. A second workload cuts the same
  * bytes at fixed 1 KiB boundaries, as a busy socket coalesces writes, so events straddle
  * chunks. Summary lines, then one final JSON line.
  */
 import { cpus, loadavg } from 'node:os';
+import { metrics } from '@opentelemetry/api';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { StreamscopeInstrumentation } from '@streamscope/instrumentation';
 
@@ -63,6 +67,9 @@ globalThis.fetch = async () => {
 const exporter = new InMemorySpanExporter();
 const instrumentation = new StreamscopeInstrumentation({ enabled: false });
 instrumentation.setTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+// Collected at the end of each round, as a periodic reader would every minute or so.
+const metricReader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA), exportIntervalMillis: 3_600_000 });
+const meterProvider = new MeterProvider({ readers: [metricReader] });
 
 const requestBody = JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
 
@@ -95,47 +102,64 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-async function round(instrumented: boolean): Promise<number> {
-  if (instrumented) instrumentation.enable();
-  else instrumentation.disable();
+const MODES = ['off', 'on', 'on, meter provider', 'on, meter provider, no per-chunk metric'] as const;
+type Mode = (typeof MODES)[number];
+
+async function round(mode: Mode): Promise<number> {
+  if (mode === 'off') instrumentation.disable();
+  else instrumentation.enable();
+  instrumentation.setConfig({ timePerOutputChunkMetric: mode !== 'on, meter provider, no per-chunk metric' });
+  instrumentation.setMeterProvider(mode.startsWith('on, meter provider') ? meterProvider : metrics.getMeterProvider());
   const cpuBefore = process.cpuUsage();
   let bytes = 0;
   for (let i = 0; i < RESPONSES_PER_ROUND; i++) bytes += await streamOne();
+  await metricReader.forceFlush();
   const cpu = process.cpuUsage(cpuBefore);
   if (bytes !== RESPONSES_PER_ROUND * wholeBody.byteLength) throw new Error('short read');
   exporter.reset();
   return (cpu.user + cpu.system) / (RESPONSES_PER_ROUND * chunks.length);
 }
 
-const results: Record<string, { chunks_per_response: number; cpu_us_per_chunk_without: number; cpu_us_per_chunk_with: number; added_us_per_chunk: number }> = {};
+const results: Record<string, {
+  chunks_per_response: number;
+  cpu_us_per_chunk_without: number;
+  cpu_us_per_chunk_with: number;
+  added_us_per_chunk: number;
+  cpu_us_per_chunk_with_meter_provider: number;
+  added_us_per_chunk_with_meter_provider: number;
+  added_us_per_chunk_with_meter_provider_no_per_chunk_metric: number;
+}> = {};
 for (const [name, workload] of Object.entries(workloads)) {
   chunks = workload;
   instrumentation.enable();
   await checkIdentical();
-  // Warm-up: JIT both paths before anything is counted.
-  await round(false);
-  await round(true);
-  const off: number[] = [];
-  const on: number[] = [];
+  // Warm-up: JIT every path before anything is counted.
+  for (const mode of MODES) await round(mode);
+  const cpu = new Map<Mode, number[]>(MODES.map((mode) => [mode, []]));
   for (let i = 0; i < ROUNDS_PER_MODE; i++) {
-    // Alternate which mode goes first, so drift (neighbours, GC) lands on both.
-    for (const instrumented of i % 2 ? [true, false] : [false, true]) (instrumented ? on : off).push(await round(instrumented));
+    // Rotate which mode goes first, so drift (neighbours, GC) lands on all of them.
+    for (let m = 0; m < MODES.length; m++) {
+      const mode = MODES[(i + m) % MODES.length];
+      cpu.get(mode)!.push(await round(mode));
+    }
   }
-  const without = median(off);
-  const withIt = median(on);
+  const [without, withIt, withMetrics, withMetricsNoChunks] = MODES.map((mode) => median(cpu.get(mode)!));
   results[name] = {
     chunks_per_response: chunks.length,
     cpu_us_per_chunk_without: Number(without.toFixed(3)),
     cpu_us_per_chunk_with: Number(withIt.toFixed(3)),
     added_us_per_chunk: Number((withIt - without).toFixed(3)),
+    cpu_us_per_chunk_with_meter_provider: Number(withMetrics.toFixed(3)),
+    added_us_per_chunk_with_meter_provider: Number((withMetrics - without).toFixed(3)),
+    added_us_per_chunk_with_meter_provider_no_per_chunk_metric: Number((withMetricsNoChunks - without).toFixed(3)),
   };
-  console.log(`${name.padEnd(22)} without ${without.toFixed(2)} µs/chunk   with ${withIt.toFixed(2)} µs/chunk   added ${(withIt - without).toFixed(2)} µs`);
+  console.log(`${name.padEnd(22)} without ${without.toFixed(2)} µs/chunk   with ${withIt.toFixed(2)} (added ${(withIt - without).toFixed(2)})   with a meter provider ${withMetrics.toFixed(2)} (added ${(withMetrics - without).toFixed(2)}; ${(withMetricsNoChunks - without).toFixed(2)} without the per-chunk metric)`);
 }
 instrumentation.disable();
 
 console.log(JSON.stringify({
   bench: 'instrumentation-overhead-sse',
-  workload: `fetch answered in memory with a ${TOKENS}-token chat completion (${wholeBody.byteLength} B); ${RESPONSES_PER_ROUND} responses per round read by async iteration; ${ROUNDS_PER_MODE} rounds per mode, interleaved, medians of process CPU per chunk`,
+  workload: `fetch answered in memory with a ${TOKENS}-token chat completion (${wholeBody.byteLength} B); ${RESPONSES_PER_ROUND} responses per round read by async iteration; ${ROUNDS_PER_MODE} rounds per mode (off; on; on with a metrics SDK meter provider collected each round; the same with timePerOutputChunkMetric off), interleaved, medians of process CPU per chunk`,
   workloads: results,
   machine: { node: process.version, cpus: cpus().length, load_average_1m: Number(loadavg()[0].toFixed(2)) },
 }));

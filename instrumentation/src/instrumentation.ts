@@ -21,6 +21,7 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';
 const DEFAULTS = {
   maxTokenOffsets: 4096,
   tokenEvents: false,
+  timePerOutputChunkMetric: true,
   captureContent: false,
   maxContentBytes: 64 * 1024,
   maxEventBytes: 1024 * 1024,

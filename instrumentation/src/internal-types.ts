@@ -53,6 +53,7 @@ export interface MetricInstruments {
 export interface ResolvedConfig {
   maxTokenOffsets: number;
   tokenEvents: boolean;
+  timePerOutputChunkMetric: boolean;
   captureContent: boolean;
   maxContentBytes: number;
   maxEventBytes: number;

@@ -224,7 +224,9 @@ export class ResponseTracker {
     if (this.outputChunks > 0) {
       instruments.timeToFirstChunk.record((this.firstOutputAt - this.start.sentAt) / 1000, attributes);
     }
-    for (const gap of sortedGapsMs) instruments.timePerOutputChunk.record(gap / 1000, attributes);
+    if (this.recorder.config.timePerOutputChunkMetric) {
+      for (const gap of sortedGapsMs) instruments.timePerOutputChunk.record(gap / 1000, attributes);
+    }
   }
 }
 

@@ -66,19 +66,30 @@ describe('configuration and metrics', () => {
     telemetry.instrumentation.setConfig({});
   });
 
-  it('records the GenAI client histograms', async () => {
-    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  it('records the GenAI client histograms, the per-chunk one unless turned off', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
     const meterProvider = new MeterProvider({ readers: [reader] });
     telemetry.instrumentation.setMeterProvider(meterProvider);
-    await streamOnce();
-    await reader.forceFlush();
-    const metrics = exporter.getMetrics().flatMap((m) => m.scopeMetrics.flatMap((s) => s.metrics)) as HistogramMetricData[];
-    const count = (name: string) => metrics.find((m) => m.descriptor.name === name)?.dataPoints.reduce((n, p) => n + p.value.count, 0);
+    const counts = async () => {
+      exporter.reset();
+      await streamOnce();
+      await reader.forceFlush();
+      const metrics = exporter.getMetrics().flatMap((m) => m.scopeMetrics.flatMap((s) => s.metrics)) as HistogramMetricData[];
+      return (name: string) => metrics.find((m) => m.descriptor.name === name)?.dataPoints.reduce((n, p) => n + p.value.count, 0) ?? 0;
+    };
+    const count = await counts();
     assert.equal(count(METRIC_GEN_AI_CLIENT_OPERATION_DURATION), 1);
     assert.equal(count(METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK), 1);
     assert.equal(count(METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK), TOKENS - 1);
     assert.equal(count(METRIC_GEN_AI_CLIENT_TOKEN_USAGE), 2, 'input and output');
+
+    telemetry.instrumentation.setConfig({ timePerOutputChunkMetric: false });
+    const countOff = await counts();
+    assert.equal(countOff(METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK), 0);
+    assert.equal(countOff(METRIC_GEN_AI_CLIENT_OPERATION_DURATION), 1);
+    assert.equal(countOff(METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK), 1);
+    telemetry.instrumentation.setConfig({});
     await meterProvider.shutdown();
   });
 });
