@@ -25,8 +25,20 @@ const repoModules = fileURLToPath(new URL('../../node_modules', import.meta.url)
 /** What the example app itself imports besides the package. */
 const APP_DEPENDENCIES = ['@opentelemetry/sdk-trace-node', '@opentelemetry/instrumentation', 'ws'];
 
-/** The README's setup with registerInstrumentations, then one streamed response over ws. */
-const APP = `
+/** One streamed response over ws, then the finished spans on stdout; `WebSocket` and `exporter` are in scope. */
+const STREAM_ONE = `
+  const socket = new WebSocket(process.argv[2]);
+  await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+  socket.send(JSON.stringify({ type: 'response.create', model: '${MOCK_MODEL}', input: 'hello' }));
+  await new Promise((resolve) => socket.on('message', (data) => { if (JSON.parse(String(data)).type === 'response.completed') resolve(); }));
+  socket.close();
+  await new Promise((resolve) => socket.once('close', resolve));
+  const spans = exporter.getFinishedSpans().map((span) => ({ name: span.name, attributes: span.attributes }));
+  console.log(JSON.stringify({ kindAttribute: ATTR_KIND, spans }));
+`;
+
+/** The README's setup with registerInstrumentations in an ES module app. */
+const ESM_APP = `
 import { createRequire } from 'node:module';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
@@ -38,14 +50,27 @@ new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).
 registerInstrumentations({ instrumentations: [new StreamscopeInstrumentation()] });
 
 const WebSocket = createRequire(import.meta.url)('ws');
-const socket = new WebSocket(process.argv[2]);
-await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
-socket.send(JSON.stringify({ type: 'response.create', model: '${MOCK_MODEL}', input: 'hello' }));
-await new Promise((resolve) => socket.on('message', (data) => { if (JSON.parse(String(data)).type === 'response.completed') resolve(); }));
-socket.close();
-await new Promise((resolve) => socket.once('close', resolve));
-const spans = exporter.getFinishedSpans().map((span) => ({ name: span.name, attributes: span.attributes }));
-console.log(JSON.stringify({ kindAttribute: ATTR_KIND, spans }));
+${STREAM_ONE}
+`;
+
+/**
+ * The same in a CommonJS app, as a \`node -r ./tracing.js\` setup loads it: the package is
+ * an ES module without top-level await, which require() loads on Node >= 20.19 and 22.12.
+ */
+const CJS_APP = `
+const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+const { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-node');
+const { StreamscopeInstrumentation } = require('@streamscope/instrumentation');
+const { ATTR_KIND } = require('@streamscope/instrumentation/contract');
+
+const exporter = new InMemorySpanExporter();
+new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).register();
+registerInstrumentations({ instrumentations: [new StreamscopeInstrumentation()] });
+
+const WebSocket = require('ws');
+(async () => {
+${STREAM_ONE}
+})();
 `;
 
 /** Both entry points typed from the tarball's declarations. */
@@ -77,7 +102,7 @@ async function link(appModules: string, name: string): Promise<void> {
   await symlink(target, path.join(appModules, name), 'dir');
 }
 
-test('the packed tarball runs under plain Node with registerInstrumentations and records a streamed ws response', async () => {
+test('the packed tarball runs under plain Node, imported and required, with registerInstrumentations and records a streamed ws response', async () => {
   const { stdout: packed } = await run('npm', ['pack', '--json', '--pack-destination', workDir], { cwd: packageDir });
   const [{ filename, files }] = JSON.parse(packed) as { filename: string; files: { path: string }[] }[];
   const paths = files.map((f) => f.path);
@@ -93,21 +118,24 @@ test('the packed tarball runs under plain Node with registerInstrumentations and
   const needed = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies), ...APP_DEPENDENCIES, '@types/node']);
   for (const name of needed) await link(appModules, name);
   await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  await writeFile(path.join(app, 'main.js'), APP);
+  await writeFile(path.join(app, 'main.js'), ESM_APP);
+  await writeFile(path.join(app, 'main.cjs'), CJS_APP);
 
   // Plain Node: no tsx in the arguments or inherited through NODE_OPTIONS.
   const env = { ...process.env, NODE_OPTIONS: '' };
-  const { stdout } = await run(process.execPath, ['main.js', `${server.wsURL}/v1/responses`], { cwd: app, env });
-  const output = JSON.parse(stdout) as { kindAttribute: string; spans: { name: string; attributes: Record<string, unknown> }[] };
-  assert.equal(output.kindAttribute, ATTR_KIND);
-  const responses = output.spans.filter((span) => span.attributes[ATTR_KIND] === KIND.RESPONSE);
-  assert.equal(responses.length, 1, `one response span expected, got ${JSON.stringify(output.spans)}`);
-  const [response] = responses;
-  assert.equal(response.name, `chat ${MOCK_MODEL}`);
-  assert.equal(response.attributes[ATTR_API], API.OPENAI_RESPONSES);
-  assert.equal(response.attributes[GEN_AI.REQUEST_MODEL], MOCK_MODEL);
-  assert.equal(response.attributes[RESPONSE.OUTCOME], OUTCOME.COMPLETED);
-  assert.equal(typeof response.attributes[RESPONSE.TTFT_MS], 'number');
+  for (const main of ['main.js', 'main.cjs']) {
+    const { stdout } = await run(process.execPath, [main, `${server.wsURL}/v1/responses`], { cwd: app, env });
+    const output = JSON.parse(stdout) as { kindAttribute: string; spans: { name: string; attributes: Record<string, unknown> }[] };
+    assert.equal(output.kindAttribute, ATTR_KIND);
+    const responses = output.spans.filter((span) => span.attributes[ATTR_KIND] === KIND.RESPONSE);
+    assert.equal(responses.length, 1, `${main}: one response span expected, got ${JSON.stringify(output.spans)}`);
+    const [response] = responses;
+    assert.equal(response.name, `chat ${MOCK_MODEL}`);
+    assert.equal(response.attributes[ATTR_API], API.OPENAI_RESPONSES);
+    assert.equal(response.attributes[GEN_AI.REQUEST_MODEL], MOCK_MODEL);
+    assert.equal(response.attributes[RESPONSE.OUTCOME], OUTCOME.COMPLETED);
+    assert.equal(typeof response.attributes[RESPONSE.TTFT_MS], 'number');
+  }
 
   await writeFile(path.join(app, 'consumer.ts'), CONSUMER);
   await writeFile(path.join(app, 'tsconfig.json'), JSON.stringify({
