@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startAlertEvaluator } from '../../alerts';
 import { ingest, responsesAt, startReceiver, TTFT_RULE, type Receiver } from '../../alerts/test/support';
 import { startDashboard, type DashboardServer } from '../../cli/dashboard-server';
@@ -19,6 +19,7 @@ import { migrateStore } from '../../db/migrate';
 import { formatValue } from '../../alerts/rule';
 import { ensureAdminCredential } from '../../lib/auth/credential';
 import { createSessionToken, SESSION_COOKIE } from '../../lib/auth/session';
+import { launchChromium } from '../support/browser';
 import { createPostgresDatabase } from '../support/databases';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts', import.meta.url));
@@ -45,10 +46,7 @@ before(async () => {
   dashboard = await startDashboard({ port: 0, host: '127.0.0.1' });
   receiver = await startReceiver();
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
 

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import next from 'next';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { openStore, sharedStore } from '../../db/client';
 import { RELATIVE_ACCURACY } from '../../db/histogram';
 import { writeBatch } from '../../db/ingest';
@@ -31,6 +31,7 @@ import {
   WS_RESPONSES,
 } from '../../db/queries/test/seed';
 import { formatValue } from '../../lib/ui/format';
+import { launchChromium } from '../support/browser';
 import { createPostgresDatabase } from '../support/databases';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -77,10 +78,7 @@ before(async () => {
   handle = app.getRequestHandler();
 
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 });
 
