@@ -5,10 +5,6 @@
  * (the test script runs it).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -16,57 +12,23 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { ATTR_KIND, ATTR_TRANSPORT, KIND, RESPONSE, TRANSPORT } from '@streamscope/instrumentation/contract';
 import { openStore } from '../../db/client';
 import { responses } from '../../db/schema';
-import { repoRoot } from '../process';
+import { startCli, type CliProcess } from './cli-process';
 
-let child: ChildProcess;
-let stateDir: string;
-let output = '';
-
-function waitForOutput(pattern: RegExp, timeoutMs = 90_000): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${output}`)), timeoutMs);
-    const check = () => {
-      const match = output.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout?.off('data', check);
-        resolve(match);
-      }
-    };
-    child.stdout?.on('data', check);
-    child.once('exit', (code) => reject(new Error(`start exited with ${code}:\n${output}`)));
-    check();
-  });
-}
+let start: CliProcess;
 
 before(async () => {
-  stateDir = await mkdtemp(path.join(tmpdir(), 'streamscope-start-'));
-  child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/streamscope.ts'), 'start'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      DATABASE_URL: '',
-      STREAMSCOPE_DATA_DIR: path.join(stateDir, 'pglite'),
-      STREAMSCOPE_STATE_DIR: stateDir,
-      STREAMSCOPE_PORT: '0',
-      STREAMSCOPE_OTLP_PORT: '0',
-      STREAMSCOPE_ADMIN_PASSWORD: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  start = await startCli('start');
 });
 
-after(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL');
-  await rm(stateDir, { recursive: true, force: true });
-});
+after(() => start.cleanUp());
+
+/** The first match of `pattern` in the output, once it is there. */
+const printed = (pattern: RegExp) => start.until(String(pattern), 90_000, () => start.output().match(pattern) ?? undefined);
 
 test('start prints where to send spans and how to log in, stores exported spans, and stops on SIGINT', async () => {
-  const [, collectorUrl] = await waitForOutput(/OTLP\/HTTP collector: (\S+)/);
-  const [, dashboardUrl] = await waitForOutput(/dashboard:\s+(\S+)/);
-  const [, password] = await waitForOutput(/login: admin \/ (\S+)/);
+  const [, collectorUrl] = await printed(/OTLP\/HTTP collector: (\S+)/);
+  const [, dashboardUrl] = await printed(/dashboard:\s+(\S+)/);
+  const [, password] = await printed(/login: admin \/ (\S+)/);
   assert.ok(password.length >= 16, 'a generated password is printed once');
 
   const provider = new BasicTracerProvider({
@@ -89,12 +51,10 @@ test('start prints where to send spans and how to log in, stores exported spans,
   assert.equal(login.status, 307);
   assert.match(login.headers.get('location') ?? '', /\/login$/);
 
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  assert.equal(code, 0, output);
+  assert.equal(await start.interrupt(), 0, start.output());
 
   // PGlite is single-opener: the row is readable only because start released the directory.
-  const store = await openStore({ dataDir: path.join(stateDir, 'pglite') });
+  const store = await openStore({ dataDir: start.pgliteDir });
   try {
     const rows = await store.db.select().from(responses);
     assert.equal(rows.length, 1);
