@@ -6,18 +6,27 @@
  * the same run. Reported: client messages/s, main-thread busy time per message (event loop
  * utilisation, so the server thread does not count) and, isolated from the network, the
  * added cost of the wrapped `emit` on one live socket.
+ *
+ * One long response per round measures the per-message path alone. A second workload
+ * streams chat-sized responses (CHAT_RESPONSE_MESSAGES deltas, the next requested when one
+ * completes, on one socket), so each message also carries its share of the per-response
+ * work — the span and the metrics — with no meter provider (the API's no-op metrics), with
+ * the metrics SDK, and with the SDK and `timePerOutputChunkMetric` off.
  */
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { metrics } from '@opentelemetry/api';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { StreamscopeInstrumentation } from '@streamscope/instrumentation';
 
 const MESSAGES_PER_ROUND = Number(process.env.MESSAGES_PER_ROUND ?? 100_000);
 const ROUNDS_PER_MODE = Number(process.env.ROUNDS ?? 8);
 const EMIT_LOOP_MESSAGES = 1_000_000;
+const CHAT_RESPONSE_MESSAGES = 200;
 
 const SERVER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -65,9 +74,19 @@ interface Round {
   busyNsPerMessage: number;
 }
 
-async function round(instrumented: boolean): Promise<Round> {
-  if (instrumented) instrumentation.enable();
-  else instrumentation.disable();
+type ChatMode = 'off' | 'on' | 'on, meter provider' | 'on, meter provider, no per-chunk metric';
+const CHAT_MODES: ChatMode[] = ['off', 'on', 'on, meter provider', 'on, meter provider, no per-chunk metric'];
+// Collected at the end of each round, as a periodic reader would every minute or so.
+const metricReader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA), exportIntervalMillis: 3_600_000 });
+const meterProvider = new MeterProvider({ readers: [metricReader] });
+let spansRecorded = 0;
+
+/** `MESSAGES_PER_ROUND` deltas on one socket, in responses of `perResponse` requested one after another. */
+async function round(mode: ChatMode, perResponse = MESSAGES_PER_ROUND): Promise<Round> {
+  if (mode === 'off') instrumentation.disable();
+  else instrumentation.enable();
+  instrumentation.setConfig({ timePerOutputChunkMetric: mode !== 'on, meter provider, no per-chunk metric' });
+  instrumentation.setMeterProvider(mode.startsWith('on, meter provider') ? meterProvider : metrics.getMeterProvider());
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await once(ws, 'open');
   let received = 0;
@@ -75,18 +94,23 @@ async function round(instrumented: boolean): Promise<Round> {
     ws.on('message', (data: Buffer) => {
       received++;
       // The application's own work: look at the type, as any client must.
-      if (data.includes('response.completed')) resolve();
+      if (!data.includes('response.completed')) return;
+      if (received < MESSAGES_PER_ROUND) ws.send(JSON.stringify({ type: 'response.create', model: 'bench-model', count: perResponse }));
+      else resolve();
     }),
   );
   const elu = performance.eventLoopUtilization();
   const started = performance.now();
-  ws.send(JSON.stringify({ type: 'response.create', model: 'bench-model', count: MESSAGES_PER_ROUND }));
+  ws.send(JSON.stringify({ type: 'response.create', model: 'bench-model', count: perResponse }));
   await done;
+  await metricReader.forceFlush();
   const elapsedMs = performance.now() - started;
   const busyMs = performance.eventLoopUtilization(elu).active;
   ws.close();
   await once(ws, 'close');
-  return { instrumented, messagesPerSecond: (received / elapsedMs) * 1000, busyNsPerMessage: (busyMs * 1e6) / received };
+  spansRecorded += exporter.getFinishedSpans().length;
+  exporter.reset();
+  return { instrumented: mode !== 'off', messagesPerSecond: (received / elapsedMs) * 1000, busyNsPerMessage: (busyMs * 1e6) / received };
 }
 
 /** Same live socket, same frames, emitted straight into the wrapped and the original `emit`. */
@@ -119,13 +143,27 @@ async function emitLoop(): Promise<{ onNs: number; offNs: number }> {
 }
 
 const rounds: Round[] = [];
-await round(false); // warm-up: JIT, connection code paths
-await round(true);
+await round('off'); // warm-up: JIT, connection code paths
+await round('on');
 for (let i = 0; i < ROUNDS_PER_MODE; i++) {
   // Alternate which mode goes first, so drift (thermal, GC) lands on both.
-  const order = i % 2 ? [true, false] : [false, true];
-  for (const instrumented of order) rounds.push(await round(instrumented));
+  const order: ChatMode[] = i % 2 ? ['on', 'off'] : ['off', 'on'];
+  for (const mode of order) rounds.push(await round(mode));
 }
+
+const chat = new Map<ChatMode, number[]>(CHAT_MODES.map((mode) => [mode, []]));
+for (const mode of CHAT_MODES) await round(mode, CHAT_RESPONSE_MESSAGES);
+for (let i = 0; i < ROUNDS_PER_MODE; i++) {
+  // Rotate which mode goes first.
+  for (let m = 0; m < CHAT_MODES.length; m++) {
+    const mode = CHAT_MODES[(i + m) % CHAT_MODES.length];
+    chat.get(mode)!.push((await round(mode, CHAT_RESPONSE_MESSAGES)).busyNsPerMessage);
+  }
+}
+const [chatOff, chatOn, chatMetrics, chatMetricsNoChunks] = CHAT_MODES.map((mode) => median(chat.get(mode)!));
+instrumentation.setConfig({});
+instrumentation.setMeterProvider(metrics.getMeterProvider());
+
 const loop = await emitLoop();
 await worker.terminate();
 
@@ -137,7 +175,7 @@ const offBusy = pick(false, 'busyNsPerMessage');
 const onBusy = pick(true, 'busyNsPerMessage');
 const result = {
   bench: 'instrumentation-overhead',
-  workload: `ws client on loopback, server in a worker thread streaming ${MESSAGES_PER_ROUND} Responses API delta frames (~150 B) per round; ${ROUNDS_PER_MODE} rounds per mode, interleaved, medians; plus ${EMIT_LOOP_MESSAGES} frames emitted straight into one live socket, 5 interleaved runs per mode`,
+  workload: `ws client on loopback, server in a worker thread streaming ${MESSAGES_PER_ROUND} Responses API delta frames (~150 B) per round, as one response and as ${CHAT_RESPONSE_MESSAGES}-delta responses one after another (off, on, on with a metrics SDK meter provider, the same with timePerOutputChunkMetric off); ${ROUNDS_PER_MODE} rounds per mode, interleaved, medians; plus ${EMIT_LOOP_MESSAGES} frames emitted straight into one live socket, 5 interleaved runs per mode`,
   messages_per_second_without: Math.round(offRate),
   messages_per_second_with: Math.round(onRate),
   throughput_loss_percent: Number((((offRate - onRate) / offRate) * 100).toFixed(2)),
@@ -147,9 +185,16 @@ const result = {
   emit_ns_per_message_without: Number(loop.offNs.toFixed(1)),
   emit_ns_per_message_with: Number(loop.onNs.toFixed(1)),
   emit_added_ns_per_message: Number((loop.onNs - loop.offNs).toFixed(1)),
+  chat_sized: {
+    messages_per_response: CHAT_RESPONSE_MESSAGES,
+    busy_ns_per_message_without: Math.round(chatOff),
+    added_ns_per_message: Math.round(chatOn - chatOff),
+    added_ns_per_message_with_meter_provider: Math.round(chatMetrics - chatOff),
+    added_ns_per_message_with_meter_provider_no_per_chunk_metric: Math.round(chatMetricsNoChunks - chatOff),
+  },
   // Other processes on the machine delay the event loop, and with it every timestamp.
   machine: { cpus: cpus().length, load_average_1m: Number(loadavg()[0].toFixed(2)) },
-  spans_recorded: exporter.getFinishedSpans().length,
+  spans_recorded: spansRecorded,
   targets: { added_ns_per_message_max: 1000, throughput_loss_percent_max: 3 },
 };
 
@@ -157,4 +202,6 @@ console.log('instrumentation overhead on the ws hot path');
 console.log(`  throughput   without ${result.messages_per_second_without} msg/s   with ${result.messages_per_second_with} msg/s   loss ${result.throughput_loss_percent} %`);
 console.log(`  busy/message without ${result.busy_ns_per_message_without} ns   with ${result.busy_ns_per_message_with} ns   added ${result.added_ns_per_message} ns`);
 console.log(`  emit loop    without ${result.emit_ns_per_message_without} ns   with ${result.emit_ns_per_message_with} ns   added ${result.emit_added_ns_per_message} ns`);
+const c = result.chat_sized;
+console.log(`  ${c.messages_per_response}-delta responses: busy/message without ${c.busy_ns_per_message_without} ns; added ${c.added_ns_per_message} ns, with a meter provider ${c.added_ns_per_message_with_meter_provider} ns (${c.added_ns_per_message_with_meter_provider_no_per_chunk_metric} ns without the per-chunk metric)`);
 console.log(JSON.stringify(result));
