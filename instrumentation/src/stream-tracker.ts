@@ -21,6 +21,9 @@ export function wallClock(monotonicMs: number): number {
 
 const FAILED_OUTCOMES: ReadonlySet<Outcome> = new Set([OUTCOME.FAILED, OUTCOME.CONNECTION_LOST, OUTCOME.TIMEOUT]);
 
+/** Reused by recordedGaps(); grown to the longest response seen. */
+let gapScratch = new Float64Array(256);
+
 function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
 }
@@ -140,8 +143,9 @@ export class ResponseTracker {
     };
     if (FAILED_OUTCOMES.has(outcome)) metricAttributes[ATTR_ERROR_TYPE] = outcome;
 
-    const attributes: Attributes = {
-      ...metricAttributes,
+    // Object.assign, not a spread: spreading into a literal of computed keys takes V8's slow
+    // path, ~10 µs a span.
+    const attributes: Attributes = Object.assign({
       [ATTR_KIND]: KIND.RESPONSE,
       [ATTR_API]: parser.api,
       [ATTR_CONNECTION_ID]: connection.id,
@@ -157,7 +161,7 @@ export class ResponseTracker {
       [RESPONSE.OUTCOME]: outcome,
       [RESPONSE.BYTES_SENT]: start.bytesSent,
       [RESPONSE.BYTES_RECEIVED]: this.bytesReceived,
-    };
+    }, metricAttributes);
     if (this.firstEventAt >= 0) attributes[RESPONSE.TTFB_MS] = this.firstEventAt - start.sentAt;
     if (this.outputChunks > 0) {
       const ttftMs = this.firstOutputAt - start.sentAt;
@@ -177,6 +181,9 @@ export class ResponseTracker {
     }
     if (recorder.config.captureContent) this.addContent(attributes);
 
+    // Before the span: its processors are the first code of others' that runs here.
+    this.recordMetrics(metricAttributes, durationMs, gaps);
+
     const model = this.model ?? start.request?.model;
     const span = recorder.tracer.startSpan(
       model ? `${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${model}` : GEN_AI_OPERATION_NAME_VALUE_CHAT,
@@ -189,13 +196,18 @@ export class ResponseTracker {
     }
     if (FAILED_OUTCOMES.has(outcome)) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
     span.end(wallClock(this.lastEventAt));
-    this.recordMetrics(metricAttributes, durationMs, gaps);
   }
 
-  /** Inter-chunk gaps between the recorded offsets, sorted, in ms. */
+  /**
+   * Inter-chunk gaps between the recorded offsets, sorted, in ms: a view of a buffer shared
+   * by every response (a fresh Float64Array of a response's size is an off-heap allocation,
+   * several µs), so it is read before anything else can end a response.
+   */
   private recordedGaps(): Float64Array {
     const offsets = this.offsetsUs;
-    const gaps = new Float64Array(Math.max(0, offsets.length - 1));
+    const count = Math.max(0, offsets.length - 1);
+    if (gapScratch.length < count) gapScratch = new Float64Array(Math.max(count, gapScratch.length * 2));
+    const gaps = gapScratch.subarray(0, count);
     for (let i = 1; i < offsets.length; i++) gaps[i - 1] = (offsets[i] - offsets[i - 1]) / 1000;
     return gaps.sort();
   }
@@ -216,10 +228,10 @@ export class ResponseTracker {
     const { instruments } = this.recorder;
     instruments.operationDuration.record(durationMs / 1000, attributes);
     if (this.inputTokens !== undefined) {
-      instruments.tokenUsage.record(this.inputTokens, { ...attributes, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_VALUE_INPUT });
+      instruments.tokenUsage.record(this.inputTokens, Object.assign({ [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_VALUE_INPUT }, attributes));
     }
     if (this.outputTokens !== undefined) {
-      instruments.tokenUsage.record(this.outputTokens, { ...attributes, [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_VALUE_OUTPUT });
+      instruments.tokenUsage.record(this.outputTokens, Object.assign({ [ATTR_GEN_AI_TOKEN_TYPE]: GEN_AI_TOKEN_TYPE_VALUE_OUTPUT }, attributes));
     }
     if (this.outputChunks > 0) {
       instruments.timeToFirstChunk.record((this.firstOutputAt - this.start.sentAt) / 1000, attributes);
