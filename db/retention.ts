@@ -1,6 +1,7 @@
 /*
  * Retention: raw rows are kept `rawDays`, rollups (responses' and connections', per minute
- * and per hour) `rollupDays`, so long-range charts outlive the raw data they summarise.
+ * and per hour) `rollupDays`, so long-range charts outlive the raw data they summarise,
+ * and the keys of merged delta metric points a day.
  * Raw data goes by dropping whole daily
  * partitions — no DELETE of millions of rows, no table bloat left for vacuum — and only
  * the few rows that sit in the DEFAULT partition are deleted one by one.
@@ -42,7 +43,12 @@ export interface RetentionResult {
   /** Rows older than the raw cutoff deleted from the DEFAULT partitions. */
   defaultRowsDeleted: number;
   rollupRowsDeleted: number;
+  /** Keys of merged delta metric points older than MERGED_POINT_DAYS. */
+  mergedMetricPointsDeleted: number;
 }
+
+/** How long a merged delta metric point is remembered: exporters retry within minutes. */
+export const MERGED_POINT_DAYS = 1;
 
 async function deleteCount(db: Db, query: ReturnType<typeof sql>): Promise<number> {
   const [{ n }] = await queryRows<{ n: number }>(db, sql`with deleted as (${query} returning 1) select count(*)::int as n from deleted`);
@@ -62,7 +68,7 @@ export async function applyRetention(store: Store, { rawDays, rollupDays, now = 
   return store.db.transaction(async (tx) => {
     const db = tx as unknown as Db;
     await lockPartitions(db);
-    const result: RetentionResult = { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0 };
+    const result: RetentionResult = { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0, mergedMetricPointsDeleted: 0 };
     for (const { table, column } of PARTITIONED_TABLES) {
       for (const [day, name] of await listPartitions(db, table)) {
         if (day + DAY_MS > rawCutoff) continue;
@@ -75,6 +81,8 @@ export async function applyRetention(store: Store, { rawDays, rollupDays, now = 
     for (const table of ROLLUP_TIERS.flatMap((tier) => [tier.minutes, tier.hours])) {
       result.rollupRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(table)} where bucket < ${rollupCutoff.toISOString()}::timestamptz`);
     }
+    const pointCutoff = new Date(now.getTime() - MERGED_POINT_DAYS * DAY_MS);
+    result.mergedMetricPointsDeleted = await deleteCount(db, sql`delete from merged_metric_points where merged_at < ${pointCutoff.toISOString()}::timestamptz`);
     result.droppedPartitions.sort();
     return result;
   });

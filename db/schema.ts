@@ -335,3 +335,17 @@ export type NewConnectionRow = typeof connections.$inferInsert;
 export type RollupRow = typeof rollups1m.$inferSelect;
 export type AlertRule = typeof alertRules.$inferSelect;
 export type AlertEvent = typeof alertEvents.$inferSelect;
+
+/**
+ * Delta metric points already merged into the rollups, by a hash of their series, start
+ * and end: an exporter's retry is recognised whichever collector it reaches. Kept a day
+ * (db/retention.ts); exporters retry within minutes.
+ */
+export const mergedMetricPoints = pgTable(
+  'merged_metric_points',
+  {
+    pointKey: text('point_key').primaryKey(),
+    mergedAt: ts('merged_at').notNull().defaultNow(),
+  },
+  (t) => [index('merged_metric_points_merged_at_idx').on(t.mergedAt)],
+);

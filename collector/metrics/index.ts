@@ -3,22 +3,25 @@
  * service that sends only metrics still gets the Overview's rates and percentiles (at the
  * resolution of its histogram buckets, see ./rollups.ts).
  *
- * Unlike spans, metric points carry no id. What a request adds is worked out against what
- * this collector merged before (./rollups.ts: SeriesMemory), one request at a time, and
- * remembered only once merged: a retry of a stored request adds nothing, and a request
- * answered 503 counts in full when it comes again. A retry that reaches another collector
- * process (or this one after a restart) is not recognised. The reply follows OTLP/HTTP as for traces: an
+ * Unlike spans, metric points carry no id. A delta point is claimed by a key (its series,
+ * start and end) in the transaction that merges it, so it counts once whichever collector
+ * a retry reaches. A cumulative point adds its difference from the series' previous point
+ * as this collector merged it (./rollups.ts: SeriesMemory), worked out one request at a
+ * time and remembered only once committed; a retry reaching another collector process (or
+ * this one after a restart) is not recognised. Either way a request answered 503 counts in
+ * full when it comes again. The reply follows OTLP/HTTP as for traces: an
  * ExportMetricsServiceResponse (partial success when points were rejected), a 400 when
  * nothing in the request could be used, a 503 when the database could not take the write.
  */
 import protojson from 'protobufjs/ext/protojson.js';
-import type { Store } from '../../db/client';
+import type { Db, Store } from '../../db/client';
 import { mergeRollups } from '../../db/ingest';
+import { claimMetricPoints } from '../../db/metric-points';
 import { RequestError, WriteUnavailableError } from '../errors';
 import type { OtlpEncoding } from '../otlp/decode';
 import { ExportMetricsServiceRequest } from '../otlp/messages';
 import { decodeMetricsRequest, type DecodedMetrics } from './decode';
-import { SeriesMemory, toRollups } from './rollups';
+import { deltaPointKey, SeriesMemory, toRollups, type IncrementPlan } from './rollups';
 
 export { GEN_AI_HISTOGRAMS } from './decode';
 
@@ -79,10 +82,16 @@ export async function handleMetricsExport(
     perStore.set(store, metrics);
   }
   const { memory } = metrics;
+  const deltaKeys = decoded.points.filter((point) => !point.cumulative).map(deltaPointKey);
   const merged = metrics.last.catch(() => {}).then(async () => {
-    const plan = memory.plan(decoded.points);
+    let plan: IncrementPlan;
     try {
-      await mergeRollups(store.db, toRollups(plan.increments));
+      plan = await store.db.transaction(async (tx) => {
+        const db = tx as unknown as Db;
+        const planned = memory.plan(decoded.points, await claimMetricPoints(db, deltaKeys));
+        await mergeRollups(db, toRollups(planned.increments));
+        return planned;
+      });
     } catch (error) {
       throw new WriteUnavailableError(`the database could not merge the metrics, retry later: ${(error as Error).message}`, { cause: error });
     }

@@ -11,7 +11,7 @@ import { OTLPMetricExporter as OTLPMetricExporterJson, AggregationTemporalityPre
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import type { Store } from '../../db/client';
+import { openStore, type Store } from '../../db/client';
 import { histogramCount, histogramQuantiles } from '../../db/histogram';
 import { rollups1m } from '../../db/schema';
 import { describeEachDatabase } from '../../test/support/databases';
@@ -280,6 +280,23 @@ describeEachDatabase('OTLP metrics into rollups', (database) => {
     await handleMetricsExport(store, delta(4, start + 30_000), 'json');
     await handleMetricsExport(store, delta(2, start + 40_000), 'json');
     assert.equal(await responses(), 11);
+  });
+
+  test('a delta point sent to two collectors on one database counts once', async () => {
+    const { store, databaseUrl, kind } = database();
+    // On Postgres a second store is a second collector; PGlite has one, whose memory the table backs.
+    const other = kind === 'postgres' ? await openStore({ databaseUrl, maxConnections: 2 }) : store;
+    try {
+      const service = 'metrics-two-collectors';
+      const at = Date.now() - 30_000;
+      const body = durationBody(service, 1, at, at + 10_000, 3);
+      await Promise.all([handleMetricsExport(store, body, 'json'), handleMetricsExport(other, body, 'json')]);
+      await handleMetricsExport(other, body, 'json');
+      const rows = await rollupsOf(store, service);
+      assert.equal(rows.reduce((n, row) => n + row.responses, 0), 3);
+    } finally {
+      if (other !== store) await other.close();
+    }
   });
 
   test('malformed bodies are a 400 in either encoding', async () => {

@@ -1,8 +1,8 @@
 /*
  * GenAI histogram points → rollups_1m rows.
  *
- * Temporality: a delta point is merged as it is, once: a retried point already merged is
- * skipped. A cumulative point holds everything since
+ * Temporality: a delta point is merged as it is, once: a retried point already merged, by
+ * any collector, is skipped (db/metric-points.ts). A cumulative point holds everything since
  * its series started, so only its difference from the series' previous point is merged;
  * the previous point is remembered in this process (bounded). The first point seen of a
  * series is merged whole when the series is young (it started at most FRESH_SERIES_MS
@@ -15,6 +15,7 @@
  * when max is absent), then into our log buckets (db/histogram.ts). Quantiles read from
  * metric-fed rollups are therefore as coarse as the sender's buckets.
  */
+import { createHash } from 'node:crypto';
 import { addToHistogram } from '../../db/histogram';
 import type { mergeRollups } from '../../db/ingest';
 import { minuteStart } from '../../db/time-buckets';
@@ -24,7 +25,7 @@ export type RollupRow = Parameters<typeof mergeRollups>[1][number];
 
 /** A cumulative series first seen this young is counted whole. */
 export const FRESH_SERIES_MS = 5 * 60_000;
-/** Series (and delta points) remembered; the least recently updated go first. */
+/** Series remembered for cumulative differences; the least recently updated go first. */
 export const MAX_REMEMBERED_SERIES = 50_000;
 
 
@@ -43,30 +44,34 @@ export interface IncrementPlan {
   commit(): void;
 }
 
+/** The key a delta point is claimed by (db/metric-points.ts): its series (start time included) and end. */
+export function deltaPointKey(point: GenAiPoint): string {
+  return createHash('sha256').update(`${point.series}|${point.timeMs}`).digest('hex');
+}
+
 /**
- * What this store's rollups already hold of each series: the previous point of each
- * cumulative series, and the delta points merged recently (an exporter retries a request
- * whose answer it did not get, and the same delta point would otherwise count twice).
- * Updated only after a merge committed, so a request refused with 503 counts in full when
- * it is sent again. Plans must be made and committed one request at a time.
+ * The previous point of each cumulative series this collector merged, so that only the
+ * difference of the next one is merged. Updated only after a merge committed, so a request
+ * refused with 503 counts in full when it is sent again. Plans must be made and committed
+ * one request at a time.
  */
 export class SeriesMemory {
   private readonly series = new Map<string, Remembered>();
-  private readonly deltas = new Map<string, true>();
 
-  plan(points: readonly GenAiPoint[]): IncrementPlan {
+  /**
+   * The increments of `points`: each cumulative point's difference from the series'
+   * previous one, and the delta points whose key `claimed` holds (each key used once).
+   */
+  plan(points: readonly GenAiPoint[], claimed: ReadonlySet<string>): IncrementPlan {
     const series = new Map<string, Remembered>();
-    const deltas = new Set<string>();
+    const unused = new Set(claimed);
     const increments: GenAiPoint[] = [];
     for (const point of points) {
       if (point.cumulative) {
         const increment = incrementOf(point, series.get(point.series) ?? this.series.get(point.series));
         series.set(point.series, { layout: point.layout, buckets: point.buckets, count: point.count, sum: point.sum, max: point.max });
         if (increment) increments.push(increment);
-      } else {
-        const key = `${point.series}|${point.timeMs}`;
-        if (this.deltas.has(key) || deltas.has(key)) continue;
-        deltas.add(key);
+      } else if (unused.delete(deltaPointKey(point))) {
         increments.push(point);
       }
     }
@@ -74,7 +79,6 @@ export class SeriesMemory {
       increments,
       commit: () => {
         for (const [key, remembered] of series) remember(this.series, key, remembered);
-        for (const key of deltas) remember(this.deltas, key, true);
       },
     };
   }

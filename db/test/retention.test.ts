@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { computeRollups, mergeRollups, writeBatch } from '../ingest';
+import { claimMetricPoints } from '../metric-points';
 import { DAY_MS, ensurePartitions, listPartitions } from '../partitions';
 import { applyRetention, DEFAULT_RETENTION, retentionFromEnv } from '../retention';
 import { queryRows } from '../rows';
@@ -21,7 +22,7 @@ test('retention settings come from the environment, with defaults', () => {
 });
 
 describeEachDatabase('applyRetention', (database) => {
-  test('drops exactly the partitions wholly older than rawDays, old DEFAULT rows and old rollups', async () => {
+  test('drops exactly the partitions wholly older than rawDays, old DEFAULT rows, old rollups and day-old metric point keys', async () => {
     const { store } = database();
     // Partitions for 6 days ago and 4 days ago … today; 5 days ago has none.
     await ensurePartitions(store, { from: daysAgo(6), to: daysAgo(6) });
@@ -32,6 +33,10 @@ describeEachDatabase('applyRetention', (database) => {
     await writeBatch(store, { responses: [...partitioned, ...inDefault], connections: [] });
     // Rollups 40 and 10 days old: with rollupDays 30 only the first goes.
     await mergeRollups(store.db, computeRollups([syntheticResponse(200, daysAgo(40)), syntheticResponse(201, daysAgo(10))]));
+    // Merged delta metric points: one claimed two days ago goes, one claimed now stays.
+    await claimMetricPoints(store.db, ['claimed-2-days-ago', 'claimed-now']);
+    await store.db.execute(sql`update merged_metric_points set merged_at = case point_key
+      when 'claimed-2-days-ago' then ${daysAgo(2).toISOString()}::timestamptz else ${NOW.toISOString()}::timestamptz end`);
 
     // Cutoff now − 3 days = 3 days ago 09:30: the days 6 and 4 days ago are wholly older;
     // the day 3 days ago straddles the cutoff and stays whole.
@@ -41,6 +46,9 @@ describeEachDatabase('applyRetention', (database) => {
     ]);
     assert.equal(result.defaultRowsDeleted, 2);
     assert.equal(result.rollupRowsDeleted, 1);
+    assert.equal(result.mergedMetricPointsDeleted, 1);
+    const points = await queryRows<{ point_key: string }>(store.db, sql`select point_key from merged_metric_points`);
+    assert.deepEqual(points.map((p) => p.point_key), ['claimed-now']);
     assert.deepEqual([...(await listPartitions(store.db, 'responses')).keys()].sort(), [3, 2, 1, 0].map((d) => TODAY - d * DAY_MS));
     const kept = await queryRows<{ span_id: string }>(store.db, sql`select span_id from responses order by start_time`);
     assert.deepEqual(kept.map((r) => r.span_id), [...partitioned.slice(2), inDefault[2]].map((r) => r.spanId));
@@ -48,6 +56,6 @@ describeEachDatabase('applyRetention', (database) => {
     assert.equal(Number(oldest), daysAgo(10).getTime());
 
     const again = await applyRetention(store, { rawDays: 3, rollupDays: 30, now: NOW });
-    assert.deepEqual(again, { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0 });
+    assert.deepEqual(again, { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0, mergedMetricPointsDeleted: 0 });
   });
 });
