@@ -28,7 +28,6 @@ export const FRESH_SERIES_MS = 5 * 60_000;
 /** Series remembered for cumulative differences; the least recently updated go first. */
 export const MAX_REMEMBERED_SERIES = 50_000;
 
-
 interface Remembered {
   layout: Layout;
   buckets: BucketCounts;
@@ -85,7 +84,7 @@ export class SeriesMemory {
 }
 
 /** Sets `key` as the most recently updated entry; the least recently updated go past MAX_REMEMBERED_SERIES. */
-function remember<V>(memory: Map<string, V>, key: string, value: V): void {
+function remember(memory: Map<string, Remembered>, key: string, value: Remembered): void {
   memory.delete(key);
   memory.set(key, value);
   if (memory.size > MAX_REMEMBERED_SERIES) memory.delete(memory.keys().next().value as string);
