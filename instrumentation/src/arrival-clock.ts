@@ -18,15 +18,29 @@ import { performance } from 'node:perf_hooks';
  * emitting from immediates — share the reading taken earlier in the same turn; the `ws`
  * transport takes its own reading in that mode.
  */
-const timing = performance.nodeTiming;
-let turn = -1;
-let turnStart = 0;
-
-export function arrivalTime(): number {
-  const count = timing.uvMetricsInfo.loopCount;
-  if (count !== turn) {
-    turn = count;
-    turnStart = performance.now();
-  }
-  return turnStart;
+/** What the clock reads of `performance.nodeTiming`: the counter is absent before Node 20.18 and 22.8. */
+export interface LoopTiming {
+  uvMetricsInfo?: { loopCount: number };
 }
+
+const countsIterations = (timing: LoopTiming): timing is Required<LoopTiming> => timing.uvMetricsInfo !== undefined;
+
+/**
+ * A clock that returns the first reading taken in the current loop iteration. Without the
+ * iteration counter every call takes its own reading: later than shared, never wrong.
+ */
+export function turnClock(timing: LoopTiming): () => number {
+  if (!countsIterations(timing)) return () => performance.now();
+  let turn = -1;
+  let turnStart = 0;
+  return () => {
+    const count = timing.uvMetricsInfo.loopCount;
+    if (count !== turn) {
+      turn = count;
+      turnStart = performance.now();
+    }
+    return turnStart;
+  };
+}
+
+export const arrivalTime = turnClock(performance.nodeTiming);
