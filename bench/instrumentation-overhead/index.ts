@@ -18,10 +18,9 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { metrics } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { StreamscopeInstrumentation } from '@streamscope/instrumentation';
+import { median, modeSwitch, rotatedMedians, type Mode } from './modes';
 
 const MESSAGES_PER_ROUND = Number(process.env.MESSAGES_PER_ROUND ?? 100_000);
 const ROUNDS_PER_MODE = Number(process.env.ROUNDS ?? 8);
@@ -51,12 +50,6 @@ wss.on('connection', (ws) => ws.on('message', (data) => {
 }));
 `;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 const exporter = new InMemorySpanExporter();
 const instrumentation = new StreamscopeInstrumentation();
 instrumentation.setTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
@@ -74,19 +67,12 @@ interface Round {
   busyNsPerMessage: number;
 }
 
-type ChatMode = 'off' | 'on' | 'on, meter provider' | 'on, meter provider, no per-chunk metric';
-const CHAT_MODES: ChatMode[] = ['off', 'on', 'on, meter provider', 'on, meter provider, no per-chunk metric'];
-// Collected at the end of each round, as a periodic reader would every minute or so.
-const metricReader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA), exportIntervalMillis: 3_600_000 });
-const meterProvider = new MeterProvider({ readers: [metricReader] });
+const modes = modeSwitch(instrumentation);
 let spansRecorded = 0;
 
 /** `MESSAGES_PER_ROUND` deltas on one socket, in responses of `perResponse` requested one after another. */
-async function round(mode: ChatMode, perResponse = MESSAGES_PER_ROUND): Promise<Round> {
-  if (mode === 'off') instrumentation.disable();
-  else instrumentation.enable();
-  instrumentation.setConfig({ timePerOutputChunkMetric: mode !== 'on, meter provider, no per-chunk metric' });
-  instrumentation.setMeterProvider(mode.startsWith('on, meter provider') ? meterProvider : metrics.getMeterProvider());
+async function round(mode: Mode, perResponse = MESSAGES_PER_ROUND): Promise<Round> {
+  modes.apply(mode);
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await once(ws, 'open');
   let received = 0;
@@ -103,7 +89,7 @@ async function round(mode: ChatMode, perResponse = MESSAGES_PER_ROUND): Promise<
   const started = performance.now();
   ws.send(JSON.stringify({ type: 'response.create', model: 'bench-model', count: perResponse }));
   await done;
-  await metricReader.forceFlush();
+  await modes.collect();
   const elapsedMs = performance.now() - started;
   const busyMs = performance.eventLoopUtilization(elu).active;
   ws.close();
@@ -147,22 +133,12 @@ await round('off'); // warm-up: JIT, connection code paths
 await round('on');
 for (let i = 0; i < ROUNDS_PER_MODE; i++) {
   // Alternate which mode goes first, so drift (thermal, GC) lands on both.
-  const order: ChatMode[] = i % 2 ? ['on', 'off'] : ['off', 'on'];
+  const order: Mode[] = i % 2 ? ['on', 'off'] : ['off', 'on'];
   for (const mode of order) rounds.push(await round(mode));
 }
 
-const chat = new Map<ChatMode, number[]>(CHAT_MODES.map((mode) => [mode, []]));
-for (const mode of CHAT_MODES) await round(mode, CHAT_RESPONSE_MESSAGES);
-for (let i = 0; i < ROUNDS_PER_MODE; i++) {
-  // Rotate which mode goes first.
-  for (let m = 0; m < CHAT_MODES.length; m++) {
-    const mode = CHAT_MODES[(i + m) % CHAT_MODES.length];
-    chat.get(mode)!.push((await round(mode, CHAT_RESPONSE_MESSAGES)).busyNsPerMessage);
-  }
-}
-const [chatOff, chatOn, chatMetrics, chatMetricsNoChunks] = CHAT_MODES.map((mode) => median(chat.get(mode)!));
-instrumentation.setConfig({});
-instrumentation.setMeterProvider(metrics.getMeterProvider());
+const [chatOff, chatOn, chatMetrics, chatMetricsNoChunks] = await rotatedMedians(ROUNDS_PER_MODE, async (mode) => (await round(mode, CHAT_RESPONSE_MESSAGES)).busyNsPerMessage);
+modes.reset();
 
 const loop = await emitLoop();
 await worker.terminate();

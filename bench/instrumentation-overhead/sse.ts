@@ -18,10 +18,9 @@
  * chunks. Summary lines, then one final JSON line.
  */
 import { cpus, loadavg } from 'node:os';
-import { metrics } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { StreamscopeInstrumentation } from '@streamscope/instrumentation';
+import { modeSwitch, rotatedMedians, type Mode } from './modes';
 
 const RESPONSES_PER_ROUND = Number(process.env.RESPONSES_PER_ROUND ?? 400);
 const ROUNDS_PER_MODE = Number(process.env.ROUNDS ?? 8);
@@ -67,9 +66,7 @@ globalThis.fetch = async () => {
 const exporter = new InMemorySpanExporter();
 const instrumentation = new StreamscopeInstrumentation({ enabled: false });
 instrumentation.setTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-// Collected at the end of each round, as a periodic reader would every minute or so.
-const metricReader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA), exportIntervalMillis: 3_600_000 });
-const meterProvider = new MeterProvider({ readers: [metricReader] });
+const modes = modeSwitch(instrumentation);
 
 const requestBody = JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
 
@@ -96,24 +93,12 @@ async function checkIdentical(): Promise<void> {
   exporter.reset();
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-const MODES = ['off', 'on', 'on, meter provider', 'on, meter provider, no per-chunk metric'] as const;
-type Mode = (typeof MODES)[number];
-
 async function round(mode: Mode): Promise<number> {
-  if (mode === 'off') instrumentation.disable();
-  else instrumentation.enable();
-  instrumentation.setConfig({ timePerOutputChunkMetric: mode !== 'on, meter provider, no per-chunk metric' });
-  instrumentation.setMeterProvider(mode.startsWith('on, meter provider') ? meterProvider : metrics.getMeterProvider());
+  modes.apply(mode);
   const cpuBefore = process.cpuUsage();
   let bytes = 0;
   for (let i = 0; i < RESPONSES_PER_ROUND; i++) bytes += await streamOne();
-  await metricReader.forceFlush();
+  await modes.collect();
   const cpu = process.cpuUsage(cpuBefore);
   if (bytes !== RESPONSES_PER_ROUND * wholeBody.byteLength) throw new Error('short read');
   exporter.reset();
@@ -133,17 +118,7 @@ for (const [name, workload] of Object.entries(workloads)) {
   chunks = workload;
   instrumentation.enable();
   await checkIdentical();
-  // Warm-up: JIT every path before anything is counted.
-  for (const mode of MODES) await round(mode);
-  const cpu = new Map<Mode, number[]>(MODES.map((mode) => [mode, []]));
-  for (let i = 0; i < ROUNDS_PER_MODE; i++) {
-    // Rotate which mode goes first, so drift (neighbours, GC) lands on all of them.
-    for (let m = 0; m < MODES.length; m++) {
-      const mode = MODES[(i + m) % MODES.length];
-      cpu.get(mode)!.push(await round(mode));
-    }
-  }
-  const [without, withIt, withMetrics, withMetricsNoChunks] = MODES.map((mode) => median(cpu.get(mode)!));
+  const [without, withIt, withMetrics, withMetricsNoChunks] = await rotatedMedians(ROUNDS_PER_MODE, round);
   results[name] = {
     chunks_per_response: chunks.length,
     cpu_us_per_chunk_without: Number(without.toFixed(3)),
