@@ -82,14 +82,19 @@ export async function handleMetricsExport(
     perStore.set(store, metrics);
   }
   const { memory } = metrics;
-  const deltaKeys = decoded.points.filter((point) => !point.cumulative).map(deltaPointKey);
+  const cumulative = decoded.points.filter((point) => point.cumulative);
+  const deltas = decoded.points.filter((point) => !point.cumulative);
+  const deltaKeys = deltas.map(deltaPointKey);
   const merged = metrics.last.catch(() => {}).then(async () => {
     let plan: IncrementPlan;
     try {
       plan = await store.db.transaction(async (tx) => {
         const db = tx as unknown as Db;
-        const planned = memory.plan(decoded.points, await claimMetricPoints(db, deltaKeys));
-        await mergeRollups(db, toRollups(planned.increments));
+        const claimed = await claimMetricPoints(db, deltaKeys);
+        const planned = memory.plan(cumulative);
+        // A key repeated in the request is claimed once, and counts once.
+        const fresh = deltas.filter((_, i) => claimed.delete(deltaKeys[i]));
+        await mergeRollups(db, toRollups([...planned.increments, ...fresh]));
         return planned;
       });
     } catch (error) {

@@ -36,7 +36,7 @@ interface Remembered {
   max: number | null;
 }
 
-/** What an export adds to the rollups, and how to remember it once that is committed. */
+/** What cumulative points add to the rollups, and how to remember them once that is committed. */
 export interface IncrementPlan {
   increments: GenAiPoint[];
   /** Call after the increments were merged; a plan never committed leaves nothing behind. */
@@ -57,22 +57,14 @@ export function deltaPointKey(point: GenAiPoint): string {
 export class SeriesMemory {
   private readonly series = new Map<string, Remembered>();
 
-  /**
-   * The increments of `points`: each cumulative point's difference from the series'
-   * previous one, and the delta points whose key `claimed` holds (each key used once).
-   */
-  plan(points: readonly GenAiPoint[], claimed: ReadonlySet<string>): IncrementPlan {
+  /** What the cumulative `points` add: each one's difference from its series' previous point. */
+  plan(points: readonly GenAiPoint[]): IncrementPlan {
     const series = new Map<string, Remembered>();
-    const unused = new Set(claimed);
     const increments: GenAiPoint[] = [];
     for (const point of points) {
-      if (point.cumulative) {
-        const increment = incrementOf(point, series.get(point.series) ?? this.series.get(point.series));
-        series.set(point.series, { layout: point.layout, buckets: point.buckets, count: point.count, sum: point.sum, max: point.max });
-        if (increment) increments.push(increment);
-      } else if (unused.delete(deltaPointKey(point))) {
-        increments.push(point);
-      }
+      const increment = incrementOf(point, series.get(point.series) ?? this.series.get(point.series));
+      series.set(point.series, { layout: point.layout, buckets: point.buckets, count: point.count, sum: point.sum, max: point.max });
+      if (increment) increments.push(increment);
     }
     return {
       increments,
