@@ -1,6 +1,4 @@
-import { performance } from 'node:perf_hooks';
-
-/**
+/*
  * The arrival time of bytes handed to JavaScript in the current turn of the event loop.
  *
  * libuv's poll returns every socket that became readable at once and then runs their read
@@ -18,6 +16,8 @@ import { performance } from 'node:perf_hooks';
  * emitting from immediates — share the reading taken earlier in the same turn; the `ws`
  * transport takes its own reading in that mode.
  */
+import { performance } from 'node:perf_hooks';
+
 /** What the clock reads of `performance.nodeTiming`: the counter is absent before Node 20.18 and 22.8. */
 export interface LoopTiming {
   uvMetricsInfo?: { loopCount: number };
