@@ -132,24 +132,23 @@ export class ResponseTracker {
     const outcome = this.outcome ?? OUTCOME.COMPLETED;
     const durationMs = this.lastEventAt - start.sentAt;
     const gaps = this.recordedGaps();
-    const metricAttributes: Attributes = {
+    // What the request said; samplers see these (below), and the metrics carry them.
+    const requestAttributes: Attributes = {
       [GEN_AI.OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_CHAT,
       [GEN_AI.PROVIDER_NAME]: parser.provider,
       [GEN_AI.REQUEST_MODEL]: start.request?.model,
-      [GEN_AI.RESPONSE_MODEL]: this.model,
       [PEER.SERVER_ADDRESS]: connection.serverAddress,
       [PEER.SERVER_PORT]: connection.serverPort,
       [ATTR_TRANSPORT]: connection.transport,
     };
+    const metricAttributes: Attributes = Object.assign({ [GEN_AI.RESPONSE_MODEL]: this.model }, requestAttributes);
     if (FAILED_OUTCOMES.has(outcome)) metricAttributes[ATTR_ERROR_TYPE] = outcome;
 
-    // Object.assign, not a spread: spreading into a literal of computed keys takes V8's slow
-    // path, ~10 µs a span.
-    const attributes: Attributes = Object.assign({
-      [ATTR_KIND]: KIND.RESPONSE,
-      [ATTR_API]: parser.api,
+    // The response's own attributes; the request's are the span's from its start (below).
+    const attributes: Attributes = {
       [ATTR_CONNECTION_ID]: connection.id,
       [PEER.URL_FULL]: start.url,
+      [GEN_AI.RESPONSE_MODEL]: this.model,
       [GEN_AI.RESPONSE_ID]: this.responseId,
       [GEN_AI.USAGE_INPUT_TOKENS]: this.inputTokens,
       [GEN_AI.USAGE_OUTPUT_TOKENS]: this.outputTokens,
@@ -161,7 +160,8 @@ export class ResponseTracker {
       [RESPONSE.OUTCOME]: outcome,
       [RESPONSE.BYTES_SENT]: start.bytesSent,
       [RESPONSE.BYTES_RECEIVED]: this.bytesReceived,
-    }, metricAttributes);
+      [ATTR_ERROR_TYPE]: metricAttributes[ATTR_ERROR_TYPE],
+    };
     if (this.firstEventAt >= 0) attributes[RESPONSE.TTFB_MS] = this.firstEventAt - start.sentAt;
     if (this.outputChunks > 0) {
       const ttftMs = this.firstOutputAt - start.sentAt;
@@ -185,11 +185,24 @@ export class ResponseTracker {
     this.recordMetrics(metricAttributes, durationMs, gaps);
 
     const model = this.model ?? start.request?.model;
+    // Samplers see what a span started as the request left would carry: the request's
+    // attributes (the GenAI conventions' sampling-relevant ones among them). The response's
+    // are set on a recording span only, and checked once: given to startSpan, every
+    // attribute is checked and copied three times by the SDK, the token offsets included.
     const span = recorder.tracer.startSpan(
       model ? `${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${model}` : GEN_AI_OPERATION_NAME_VALUE_CHAT,
-      { kind: SpanKind.CLIENT, startTime: wallClock(start.sentAt), attributes },
+      {
+        kind: SpanKind.CLIENT,
+        startTime: wallClock(start.sentAt),
+        attributes: Object.assign({ [ATTR_KIND]: KIND.RESPONSE, [ATTR_API]: parser.api }, requestAttributes),
+      },
       start.parentContext,
     );
+    if (!span.isRecording()) {
+      span.end();
+      return;
+    }
+    span.setAttributes(attributes);
     if (recorder.config.tokenEvents) {
       const sentWall = wallClock(start.sentAt);
       this.offsetsUs.forEach((offset, index) => span.addEvent('gen_ai.output.chunk', { index }, sentWall + offset / 1000));
