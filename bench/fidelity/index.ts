@@ -6,6 +6,10 @@
  *
  * A mock model server on a worker thread streams a seeded token schedule to 100 concurrent
  * streams at a time, over WebSocket (ws) and over SSE (fetch, the official openai client).
+ * SSE runs a second time with the application reading the body from fetch itself: the
+ * official client's parsing makes garbage whose collection pauses stall every timestamp in
+ * the thread, and this phase shows the instrumentation's fidelity without them (reported
+ * apart; the headline figures are the official clients').
  * For every token, the recorded arrival (span offsets) is compared with the moment the
  * server wrote it (taken right after the write, on the same monotonic clock: threads share
  * it); TTFT and each gap are also compared with the injected schedule, which adds the
@@ -40,8 +44,16 @@ import type { FidelityServerOptions, SentRecord } from './server-worker.ts';
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 100);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SERVER: FidelityServerOptions = { seed: 7, tokens: 20, ttftRangeMs: [50, 150], gapRangeMs: [10, 50] };
-const TRANSPORTS = ['websocket', 'sse'] as const;
+/**
+ * `sse` is the official openai client over fetch; `sse-fetch` an application reading the same
+ * SSE body from fetch itself, so the client's own parsing and garbage are out of the picture.
+ */
+const TRANSPORTS = ['websocket', 'sse', 'sse-fetch'] as const;
 type Transport = (typeof TRANSPORTS)[number];
+/** The headline figures: the transports as applications use them with the official clients. */
+const HEADLINE: readonly Transport[] = ['websocket', 'sse'];
+/** Requests of the `sse-fetch` phases name this model, which tells their spans apart. */
+const PLAIN_FETCH_MODEL = 'plain-fetch';
 const RECORDERS = ['instrumentation', 'control'] as const;
 type Recorder = (typeof RECORDERS)[number];
 
@@ -113,7 +125,7 @@ function observedFromWs(stamped: Stamped, clock: Clock): Observed | undefined {
   return id === undefined ? undefined : { id, arrivalsWall };
 }
 
-const controlStreams: Record<Transport, Stamped[]> = { websocket: [], sse: [] };
+const controlStreams: Record<Transport, Stamped[]> = { websocket: [], sse: [], 'sse-fetch': [] };
 
 async function wsStream(control: boolean): Promise<void> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/responses`, { perMessageDeflate: false });
@@ -133,11 +145,11 @@ async function wsStream(control: boolean): Promise<void> {
   ws.close();
 }
 
-/** The control's fetch: the body passes through a stream that stamps each chunk and keeps it. */
-const stampingFetch: typeof fetch = async (input, init) => {
+/** The control's fetch: the body passes through a stream that stamps each chunk and keeps it in `into`. */
+const stampingFetch = (into: Stamped[]): typeof fetch => async (input, init) => {
   const response = await fetch(input, init);
   const stamped: Stamped = { stamps: [], pollStamps: [], pieces: [] };
-  controlStreams.sse.push(stamped);
+  into.push(stamped);
   const body = response.body?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       stamped.stamps.push(performance.now());
@@ -150,11 +162,24 @@ const stampingFetch: typeof fetch = async (input, init) => {
 };
 
 const clientOptions = { apiKey: 'bench', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 };
-const clients = { instrumentation: new OpenAI(clientOptions), control: new OpenAI({ ...clientOptions, fetch: stampingFetch }) };
+const clients = { instrumentation: new OpenAI(clientOptions), control: new OpenAI({ ...clientOptions, fetch: stampingFetch(controlStreams.sse) }) };
 async function sseStream(control: boolean): Promise<void> {
   const stream = await clients[control ? 'control' : 'instrumentation'].responses.create({ model: 'mock-model-1', input: 'hi', stream: true });
   for await (const event of stream) void event;
 }
+
+const plainFetches = { instrumentation: fetch, control: stampingFetch(controlStreams['sse-fetch']) };
+/** The same request as the client's, the body read and dropped chunk by chunk. */
+async function sseFetchStream(control: boolean): Promise<void> {
+  const response = await plainFetches[control ? 'control' : 'instrumentation'](`${clientOptions.baseURL}/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${clientOptions.apiKey}` },
+    body: JSON.stringify({ model: PLAIN_FETCH_MODEL, input: 'hi', stream: true }),
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  while (!(await reader.read()).done);
+}
+const STREAMS: Record<Transport, (control: boolean) => Promise<void>> = { websocket: wsStream, sse: sseStream, 'sse-fetch': sseFetchStream };
 
 /** Main-thread stalls measured while one recorder streamed over one transport. */
 interface Phase {
@@ -189,8 +214,7 @@ async function runPhase(recorder: Recorder, transport: Transport, measured: bool
     current = { phase, since: performance.now() };
     loopDelay.enable();
   }
-  const stream = transport === 'websocket' ? wsStream : sseStream;
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => stream(control)));
+  await Promise.all(Array.from({ length: CONCURRENCY }, () => STREAMS[transport](control)));
   if (measured) {
     loopDelay.disable();
     phase.loopDelays.push(loopDelay);
@@ -207,8 +231,7 @@ async function runRound(round: number, measured: boolean): Promise<void> {
 // Warm-up: first-use compilation and module loading would otherwise stall the first streams.
 await runRound(0, false);
 exporter.reset();
-controlStreams.websocket.length = 0;
-controlStreams.sse.length = 0;
+for (const transport of TRANSPORTS) controlStreams[transport].length = 0;
 gcObserver.observe({ entryTypes: ['gc'] });
 for (let round = 0; round < ROUNDS; round++) await runRound(round, true);
 gcObserver.disconnect();
@@ -268,7 +291,11 @@ const summarise = (values: number[]) => ({ n: values.length, p50_ms: round3(quan
 
 const spans = exporter.getFinishedSpans().filter((s) => s.attributes['streamscope.kind'] === 'response');
 function instrumented(transport: Transport): Observed[] {
-  return spans.filter((s) => s.attributes['streamscope.transport'] === transport).map((span) => {
+  const plainFetch = transport === 'sse-fetch';
+  const ofTransport = (s: (typeof spans)[number]) =>
+    s.attributes['streamscope.transport'] === (transport === 'websocket' ? 'websocket' : 'sse') &&
+    (s.attributes[GEN_AI.REQUEST_MODEL] === PLAIN_FETCH_MODEL) === plainFetch;
+  return spans.filter(ofTransport).map((span) => {
     const sentWall = span.attributes[RESPONSE.REQUEST_SENT_TIME_MS] as number;
     return {
       id: span.attributes[GEN_AI.RESPONSE_ID] as string,
@@ -307,10 +334,11 @@ function report(recorder: Recorder, transport: Transport) {
 }
 
 const byRecorder = Object.fromEntries(RECORDERS.map((recorder) => [recorder, Object.fromEntries(TRANSPORTS.map((t) => [t, report(recorder, t)]))]));
-const all = collect(TRANSPORTS.flatMap(instrumented));
+const all = collect(HEADLINE.flatMap(instrumented));
 const result = {
   bench: 'fidelity',
-  workload: `${CONCURRENCY} concurrent streams × ${ROUNDS} rounds per transport (ws client; SSE via the official openai client over fetch), ${SERVER.tokens} tokens each, TTFT ${SERVER.ttftRangeMs.join('–')} ms, gaps ${SERVER.gapRangeMs.join('–')} ms (seed ${SERVER.seed}); mock server on a worker thread; |error| = |recorded − server write time| per token, TTFT and gap; instrumentation and a no-instrumentation control (stamps at the same point, with its own clock reading and with the poll's first) in alternating phases`,
+  workload: `${CONCURRENCY} concurrent streams × ${ROUNDS} rounds per transport (ws client; SSE via the official openai client over fetch; SSE read from fetch by the application itself, reported apart from the headline), ${SERVER.tokens} tokens each, TTFT ${SERVER.ttftRangeMs.join('–')} ms, gaps ${SERVER.gapRangeMs.join('–')} ms (seed ${SERVER.seed}); mock server on a worker thread; |error| = |recorded − server write time| per token, TTFT and gap; instrumentation and a no-instrumentation control (stamps at the same point, with its own clock reading and with the poll's first) in alternating phases`,
+  headline_transports: HEADLINE,
   responses: spans.length,
   token_error_p50_ms: round3(quantile(all.tokenVsSent, 0.5)),
   token_error_p99_ms: round3(quantile(all.tokenVsSent, 0.99)),
