@@ -1,7 +1,10 @@
 /*
- * Which delta metric points are new: each is claimed by its key in merged_metric_points,
- * in the transaction that merges it, so a point counts once however many times and to
- * however many collectors an exporter sends it, and a merge that fails claims nothing.
+ * What metric points add to the rollups, decided in the transaction that merges them, so
+ * a point counts once however many times, and to however many collectors, an exporter
+ * sends it, and a merge that fails changes nothing:
+ * - a delta point is claimed by its key in merged_metric_points;
+ * - a cumulative point is measured against its series' last merged point in metric_series,
+ *   whose row the transaction holds locked until it commits.
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './client';
@@ -10,10 +13,34 @@ import { queryRows } from './rows';
 /** Claims `keys`; returns those no transaction claimed before (a key repeated in `keys` once). */
 export async function claimMetricPoints(db: Db, keys: readonly string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const literal = `{${keys.map((key) => `"${key}"`).join(',')}}`;
+  // In key order, as every claim is: two transactions then never wait on each other in a cycle.
   const claimed = await queryRows<{ point_key: string }>(
     db,
-    sql`insert into merged_metric_points (point_key) select unnest(${literal}::text[]) on conflict do nothing returning point_key`,
+    sql`insert into merged_metric_points (point_key) select jsonb_array_elements_text(${JSON.stringify([...keys].sort())}::jsonb) on conflict do nothing returning point_key`,
   );
   return new Set(claimed.map((row) => row.point_key));
+}
+
+/**
+ * Locks the metric_series rows of `keys` (creating missing ones) until the transaction
+ * ends, and returns each series' last merged point; null for a series none was merged of.
+ */
+export async function lockMetricSeries(db: Db, keys: readonly string[]): Promise<Map<string, unknown>> {
+  if (keys.length === 0) return new Map();
+  const sorted = JSON.stringify([...new Set(keys)].sort());
+  // Created and locked in key order, so that two transactions never wait on each other in a cycle.
+  await db.execute(sql`insert into metric_series (series_key) select jsonb_array_elements_text(${sorted}::jsonb) on conflict do nothing`);
+  const rows = await queryRows<{ series_key: string; last_point: unknown }>(
+    db,
+    sql`select series_key, last_point from metric_series where series_key in (select jsonb_array_elements_text(${sorted}::jsonb)) order by series_key for update`,
+  );
+  return new Map(rows.map((row) => [row.series_key, row.last_point]));
+}
+
+/** Stores each series' last merged point; the rows must be locked by lockMetricSeries in this transaction. */
+export async function saveMetricSeries(db: Db, points: ReadonlyMap<string, unknown>): Promise<void> {
+  if (points.size === 0) return;
+  const rows = JSON.stringify([...points].map(([key, point]) => ({ key, point })));
+  await db.execute(sql`update metric_series set last_point = e.value -> 'point', updated_at = now()
+    from jsonb_array_elements(${rows}::jsonb) e where series_key = e.value ->> 'key'`);
 }

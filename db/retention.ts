@@ -43,12 +43,17 @@ export interface RetentionResult {
   /** Rows older than the raw cutoff deleted from the DEFAULT partitions. */
   defaultRowsDeleted: number;
   rollupRowsDeleted: number;
-  /** Keys of merged delta metric points older than MERGED_POINT_DAYS. */
+  /** Keys of merged delta metric points older than METRIC_STATE_DAYS. */
   mergedMetricPointsDeleted: number;
+  /** Cumulative metric series not updated for METRIC_STATE_DAYS. */
+  metricSeriesDeleted: number;
 }
 
-/** How long a merged delta metric point is remembered: exporters retry within minutes. */
-export const MERGED_POINT_DAYS = 1;
+/**
+ * How long what /v1/metrics merged is remembered: delta point keys (exporters retry within
+ * minutes) and cumulative series' last points (a live series is exported every interval).
+ */
+export const METRIC_STATE_DAYS = 1;
 
 async function deleteCount(db: Db, query: ReturnType<typeof sql>): Promise<number> {
   const [{ n }] = await queryRows<{ n: number }>(db, sql`with deleted as (${query} returning 1) select count(*)::int as n from deleted`);
@@ -68,7 +73,7 @@ export async function applyRetention(store: Store, { rawDays, rollupDays, now = 
   return store.db.transaction(async (tx) => {
     const db = tx as unknown as Db;
     await lockPartitions(db);
-    const result: RetentionResult = { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0, mergedMetricPointsDeleted: 0 };
+    const result: RetentionResult = { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0, mergedMetricPointsDeleted: 0, metricSeriesDeleted: 0 };
     for (const { table, column } of PARTITIONED_TABLES) {
       for (const [day, name] of await listPartitions(db, table)) {
         if (day + DAY_MS > rawCutoff) continue;
@@ -81,8 +86,9 @@ export async function applyRetention(store: Store, { rawDays, rollupDays, now = 
     for (const table of ROLLUP_TIERS.flatMap((tier) => [tier.minutes, tier.hours])) {
       result.rollupRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(table)} where bucket < ${rollupCutoff.toISOString()}::timestamptz`);
     }
-    const pointCutoff = new Date(now.getTime() - MERGED_POINT_DAYS * DAY_MS);
-    result.mergedMetricPointsDeleted = await deleteCount(db, sql`delete from merged_metric_points where merged_at < ${pointCutoff.toISOString()}::timestamptz`);
+    const metricCutoff = new Date(now.getTime() - METRIC_STATE_DAYS * DAY_MS).toISOString();
+    result.mergedMetricPointsDeleted = await deleteCount(db, sql`delete from merged_metric_points where merged_at < ${metricCutoff}::timestamptz`);
+    result.metricSeriesDeleted = await deleteCount(db, sql`delete from metric_series where updated_at < ${metricCutoff}::timestamptz`);
     result.droppedPartitions.sort();
     return result;
   });

@@ -349,3 +349,19 @@ export const mergedMetricPoints = pgTable(
   },
   (t) => [index('merged_metric_points_merged_at_idx').on(t.mergedAt)],
 );
+
+/**
+ * The last merged point of each cumulative metric series, by a hash of the series (start
+ * time included): the next point merges only its difference, whichever collector it
+ * reaches, and after a restart. `lastPoint` is null until a point is merged. Kept a day
+ * after its last update (db/retention.ts); a live series is exported every interval.
+ */
+export const metricSeries = pgTable(
+  'metric_series',
+  {
+    seriesKey: text('series_key').primaryKey(),
+    lastPoint: jsonb('last_point'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('metric_series_updated_at_idx').on(t.updatedAt)],
+);

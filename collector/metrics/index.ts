@@ -4,24 +4,23 @@
  * resolution of its histogram buckets, see ./rollups.ts).
  *
  * Unlike spans, metric points carry no id. A delta point is claimed by a key (its series,
- * start and end) in the transaction that merges it, so it counts once whichever collector
- * a retry reaches. A cumulative point adds its difference from the series' previous point
- * as this collector merged it (./rollups.ts: SeriesMemory), worked out one request at a
- * time and remembered only once committed; a retry reaching another collector process (or
- * this one after a restart) is not recognised. Either way a request answered 503 counts in
- * full when it comes again. The reply follows OTLP/HTTP as for traces: an
+ * start and end) in the transaction that merges it; a cumulative point adds its difference
+ * from its series' last merged point, read and replaced under a row lock in the same
+ * transaction (db/metric-points.ts). Either way a point counts once whichever collector a
+ * retry reaches, and a request answered 503 counts in full when it comes again. The reply
+ * follows OTLP/HTTP as for traces: an
  * ExportMetricsServiceResponse (partial success when points were rejected), a 400 when
  * nothing in the request could be used, a 503 when the database could not take the write.
  */
 import protojson from 'protobufjs/ext/protojson.js';
 import type { Db, Store } from '../../db/client';
 import { mergeRollups } from '../../db/ingest';
-import { claimMetricPoints } from '../../db/metric-points';
+import { claimMetricPoints, lockMetricSeries, saveMetricSeries } from '../../db/metric-points';
 import { RequestError, WriteUnavailableError } from '../errors';
 import type { OtlpEncoding } from '../otlp/decode';
 import { ExportMetricsServiceRequest } from '../otlp/messages';
 import { decodeMetricsRequest, type DecodedMetrics } from './decode';
-import { deltaPointKey, SeriesMemory, toRollups, type IncrementPlan } from './rollups';
+import { deltaPointKey, planIncrements, seriesKey, toRollups } from './rollups';
 
 export { GEN_AI_HISTOGRAMS } from './decode';
 
@@ -54,14 +53,6 @@ export interface MetricsExportResult {
 /** At most this many rejections are spelled out in a message; the count covers the rest. */
 const REJECTIONS_SHOWN = 5;
 
-interface StoreMetrics {
-  memory: SeriesMemory;
-  /** The last export's merge: the next one plans against what it committed. */
-  last: Promise<unknown>;
-}
-
-const perStore = new WeakMap<Store, StoreMetrics>();
-
 export async function handleMetricsExport(
   store: Store,
   body: Buffer,
@@ -76,34 +67,22 @@ export async function handleMetricsExport(
   if (decoded.rejected.length > 0 && decoded.points.length === 0 && decoded.ignored === 0) {
     throw new RequestError(400, message);
   }
-  let metrics = perStore.get(store);
-  if (!metrics) {
-    metrics = { memory: new SeriesMemory(), last: Promise.resolve() };
-    perStore.set(store, metrics);
-  }
-  const { memory } = metrics;
   const cumulative = decoded.points.filter((point) => point.cumulative);
   const deltas = decoded.points.filter((point) => !point.cumulative);
   const deltaKeys = deltas.map(deltaPointKey);
-  const merged = metrics.last.catch(() => {}).then(async () => {
-    let plan: IncrementPlan;
-    try {
-      plan = await store.db.transaction(async (tx) => {
-        const db = tx as unknown as Db;
-        const claimed = await claimMetricPoints(db, deltaKeys);
-        const planned = memory.plan(cumulative);
-        // A key repeated in the request is claimed once, and counts once.
-        const fresh = deltas.filter((_, i) => claimed.delete(deltaKeys[i]));
-        await mergeRollups(db, toRollups([...planned.increments, ...fresh]));
-        return planned;
-      });
-    } catch (error) {
-      throw new WriteUnavailableError(`the database could not merge the metrics, retry later: ${(error as Error).message}`, { cause: error });
-    }
-    plan.commit();
-  });
-  metrics.last = merged;
-  await merged;
+  try {
+    await store.db.transaction(async (tx) => {
+      const db = tx as unknown as Db;
+      const claimed = await claimMetricPoints(db, deltaKeys);
+      const plan = planIncrements(cumulative, await lockMetricSeries(db, cumulative.map(seriesKey)));
+      // A key repeated in the request is claimed once, and counts once.
+      const fresh = deltas.filter((_, i) => claimed.delete(deltaKeys[i]));
+      await mergeRollups(db, toRollups([...plan.increments, ...fresh]));
+      await saveMetricSeries(db, plan.latest);
+    });
+  } catch (error) {
+    throw new WriteUnavailableError(`the database could not merge the metrics, retry later: ${(error as Error).message}`, { cause: error });
+  }
   return { acceptedPoints: decoded.points.length, rejectedPoints: decoded.rejected.length, ignoredPoints: decoded.ignored, message };
 }
 

@@ -299,6 +299,37 @@ describeEachDatabase('OTLP metrics into rollups', (database) => {
     }
   });
 
+  test('a cumulative series counts each point once, whichever collector it reaches and after a restart', async () => {
+    const { store, databaseUrl, kind } = database();
+    // On Postgres each store is a collector of its own; PGlite has one, whose state is the tables.
+    const collector = () => (kind === 'postgres' ? openStore({ databaseUrl, maxConnections: 2 }) : Promise.resolve(store));
+    const [a, b] = [await collector(), await collector()];
+    const service = 'metrics-cumulative-collectors';
+    const start = Date.now() - 60_000;
+    const point = (count: number, afterMs: number) => durationBody(service, 2, start, start + afterMs, count);
+    const responses = async () => (await rollupsOf(store, service)).reduce((n, row) => n + row.responses, 0);
+    try {
+      await handleMetricsExport(a, point(3, 10_000), 'json');
+      assert.equal(await responses(), 3, 'a young series counts whole');
+      await handleMetricsExport(b, point(5, 20_000), 'json');
+      assert.equal(await responses(), 5, 'the other collector adds the difference');
+      // A retry of that point reaching the first collector, racing the next point on the second.
+      await Promise.all([handleMetricsExport(a, point(5, 20_000), 'json'), handleMetricsExport(b, point(8, 30_000), 'json')]);
+      assert.equal(await responses(), 8);
+      await handleMetricsExport(a, point(6, 25_000), 'json');
+      assert.equal(await responses(), 8, 'a point older than the last merged one adds nothing');
+      const restarted = await collector();
+      try {
+        await handleMetricsExport(restarted, point(9, 40_000), 'json');
+      } finally {
+        if (restarted !== store) await restarted.close();
+      }
+      assert.equal(await responses(), 9, 'a collector started since knows the series');
+    } finally {
+      for (const other of [a, b]) if (other !== store) await other.close();
+    }
+  });
+
   test('malformed bodies are a 400 in either encoding', async () => {
     for (const [body, encoding] of [[Buffer.from('{"resourceMetrics": 5'), 'json'], [gzipSync('not protobuf'), 'protobuf']] as const) {
       await assert.rejects(handleMetricsExport(database().store, body, encoding), (error: unknown) => error instanceof RequestError && error.status === 400);

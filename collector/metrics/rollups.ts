@@ -3,12 +3,12 @@
  *
  * Temporality: a delta point is merged as it is, once: a retried point already merged, by
  * any collector, is skipped (db/metric-points.ts). A cumulative point holds everything since
- * its series started, so only its difference from the series' previous point is merged;
- * the previous point is remembered in this process (bounded). The first point seen of a
- * series is merged whole when the series is young (it started at most FRESH_SERIES_MS
- * before the point: a new or short-lived process), and otherwise only remembered (a
- * long-running process met after a collector restart, whose history was counted already
- * or is lost either way). Delta temporality avoids all of this; docs/peers.md says so.
+ * its series started, so only its difference from the series' last merged point is merged;
+ * that point is kept in metric_series, so the difference is the same whichever collector
+ * the next point reaches, and after a restart. The first point of a series is merged whole
+ * when the series is young (it started at most FRESH_SERIES_MS before the point: a new or
+ * short-lived process), and otherwise only kept (a long-running process whose history was
+ * counted already or is lost either way, e.g. one met first after its series' row expired).
  *
  * Resolution: each bucket's count is put at one value inside the bucket (the midpoint,
  * clamped to the point's min and max; the overflow bucket at max, or at its lower bound
@@ -25,65 +25,58 @@ export type RollupRow = Parameters<typeof mergeRollups>[1][number];
 
 /** A cumulative series first seen this young is counted whole. */
 export const FRESH_SERIES_MS = 5 * 60_000;
-/** Series remembered for cumulative differences; the least recently updated go first. */
-export const MAX_REMEMBERED_SERIES = 50_000;
 
-interface Remembered {
+/** A series' last merged point, as metric_series stores it (JSON: buckets as entries). */
+interface StoredPoint {
   layout: Layout;
-  buckets: BucketCounts;
+  buckets: [string, number][];
   count: number;
   sum: number | null;
   max: number | null;
+  timeMs: number;
 }
 
-/** What cumulative points add to the rollups, and how to remember them once that is committed. */
+/** What cumulative points add to the rollups, and each series' last point once they are merged. */
 export interface IncrementPlan {
   increments: GenAiPoint[];
-  /** Call after the increments were merged; a plan never committed leaves nothing behind. */
-  commit(): void;
+  /** By series key: to store in the transaction that merges the increments. */
+  latest: Map<string, StoredPoint>;
 }
 
 /** The key a delta point is claimed by (db/metric-points.ts): its series (start time included) and end. */
 export function deltaPointKey(point: GenAiPoint): string {
-  return createHash('sha256').update(`${point.series}|${point.timeMs}`).digest('hex');
+  return sha256(`${point.series}|${point.timeMs}`);
 }
+
+/** The key of a cumulative point's series in metric_series. */
+export function seriesKey(point: GenAiPoint): string {
+  return sha256(point.series);
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
- * The previous point of each cumulative series this collector merged, so that only the
- * difference of the next one is merged. Updated only after a merge committed, so a request
- * refused with 503 counts in full when it is sent again. Plans must be made and committed
- * one request at a time.
+ * What cumulative `points` add: each one's difference from its series' last merged point,
+ * `stored` by series key (db/metric-points.ts: lockMetricSeries; null or absent for a
+ * series never merged). A point no later than the last merged one adds nothing: a retry,
+ * or a copy of it sent to another collector.
  */
-export class SeriesMemory {
-  private readonly series = new Map<string, Remembered>();
-
-  /** What the cumulative `points` add: each one's difference from its series' previous point. */
-  plan(points: readonly GenAiPoint[]): IncrementPlan {
-    const series = new Map<string, Remembered>();
-    const increments: GenAiPoint[] = [];
-    for (const point of points) {
-      const increment = incrementOf(point, series.get(point.series) ?? this.series.get(point.series));
-      series.set(point.series, { layout: point.layout, buckets: point.buckets, count: point.count, sum: point.sum, max: point.max });
-      if (increment) increments.push(increment);
-    }
-    return {
-      increments,
-      commit: () => {
-        for (const [key, remembered] of series) remember(this.series, key, remembered);
-      },
-    };
+export function planIncrements(points: readonly GenAiPoint[], stored: ReadonlyMap<string, unknown>): IncrementPlan {
+  const latest = new Map<string, StoredPoint>();
+  const increments: GenAiPoint[] = [];
+  for (const point of points) {
+    const key = seriesKey(point);
+    const previous = latest.get(key) ?? (stored.get(key) as StoredPoint | null | undefined) ?? undefined;
+    if (previous && point.timeMs <= previous.timeMs) continue;
+    const increment = incrementOf(point, previous);
+    latest.set(key, { layout: point.layout, buckets: [...point.buckets], count: point.count, sum: point.sum, max: point.max, timeMs: point.timeMs });
+    if (increment) increments.push(increment);
   }
-}
-
-/** Sets `key` as the most recently updated entry; the least recently updated go past MAX_REMEMBERED_SERIES. */
-function remember(memory: Map<string, Remembered>, key: string, value: Remembered): void {
-  memory.delete(key);
-  memory.set(key, value);
-  if (memory.size > MAX_REMEMBERED_SERIES) memory.delete(memory.keys().next().value as string);
+  return { increments, latest };
 }
 
 /** The part of cumulative `point` not counted before; null when nothing new. */
-function incrementOf(point: GenAiPoint, previous: Remembered | undefined): GenAiPoint | null {
+function incrementOf(point: GenAiPoint, previous: StoredPoint | undefined): GenAiPoint | null {
   if (!previous) return point.timeMs - point.startTimeMs <= FRESH_SERIES_MS ? point : null;
   // A count that went down is a restarted sender reusing the start time: all of it is new.
   if (point.count < previous.count) return point;
@@ -103,10 +96,10 @@ function incrementOf(point: GenAiPoint, previous: Remembered | undefined): GenAi
  * exponential histogram may lower its scale as its range grows; its old buckets then fold
  * into the coarser ones (index >> scale difference), exactly.
  */
-function alignTo(previous: Remembered, layout: Layout): BucketCounts | null {
+function alignTo(previous: StoredPoint, layout: Layout): BucketCounts | null {
   if (previous.layout.kind === 'explicit' && layout.kind === 'explicit') {
     const same = previous.layout.bounds.length === layout.bounds.length && previous.layout.bounds.every((b, i) => b === layout.bounds[i]);
-    return same ? previous.buckets : null;
+    return same ? new Map(previous.buckets) : null;
   }
   if (previous.layout.kind !== 'exponential' || layout.kind !== 'exponential' || previous.layout.scale < layout.scale) return null;
   const shift = previous.layout.scale - layout.scale;

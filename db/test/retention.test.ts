@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { computeRollups, mergeRollups, writeBatch } from '../ingest';
-import { claimMetricPoints } from '../metric-points';
+import { claimMetricPoints, lockMetricSeries, saveMetricSeries } from '../metric-points';
 import { DAY_MS, ensurePartitions, listPartitions } from '../partitions';
 import { applyRetention, DEFAULT_RETENTION, retentionFromEnv } from '../retention';
 import { queryRows } from '../rows';
@@ -22,7 +22,7 @@ test('retention settings come from the environment, with defaults', () => {
 });
 
 describeEachDatabase('applyRetention', (database) => {
-  test('drops exactly the partitions wholly older than rawDays, old DEFAULT rows, old rollups and day-old metric point keys', async () => {
+  test('drops exactly the partitions wholly older than rawDays, old DEFAULT rows, old rollups and day-old metric point keys and series', async () => {
     const { store } = database();
     // Partitions for 6 days ago and 4 days ago … today; 5 days ago has none.
     await ensurePartitions(store, { from: daysAgo(6), to: daysAgo(6) });
@@ -37,6 +37,13 @@ describeEachDatabase('applyRetention', (database) => {
     await claimMetricPoints(store.db, ['claimed-2-days-ago', 'claimed-now']);
     await store.db.execute(sql`update merged_metric_points set merged_at = case point_key
       when 'claimed-2-days-ago' then ${daysAgo(2).toISOString()}::timestamptz else ${NOW.toISOString()}::timestamptz end`);
+    // Cumulative metric series: one last updated two days ago goes, one updated now stays.
+    await store.db.transaction(async (tx) => {
+      await lockMetricSeries(tx as unknown as typeof store.db, ['series-2-days-old', 'series-now']);
+      await saveMetricSeries(tx as unknown as typeof store.db, new Map([['series-2-days-old', { count: 1 }], ['series-now', { count: 2 }]]));
+    });
+    await store.db.execute(sql`update metric_series set updated_at = case series_key
+      when 'series-2-days-old' then ${daysAgo(2).toISOString()}::timestamptz else ${NOW.toISOString()}::timestamptz end`);
 
     // Cutoff now − 3 days = 3 days ago 09:30: the days 6 and 4 days ago are wholly older;
     // the day 3 days ago straddles the cutoff and stays whole.
@@ -47,6 +54,9 @@ describeEachDatabase('applyRetention', (database) => {
     assert.equal(result.defaultRowsDeleted, 2);
     assert.equal(result.rollupRowsDeleted, 1);
     assert.equal(result.mergedMetricPointsDeleted, 1);
+    assert.equal(result.metricSeriesDeleted, 1);
+    const series = await queryRows<{ series_key: string; last_point: unknown }>(store.db, sql`select series_key, last_point from metric_series`);
+    assert.deepEqual([...series], [{ series_key: 'series-now', last_point: { count: 2 } }]);
     const points = await queryRows<{ point_key: string }>(store.db, sql`select point_key from merged_metric_points`);
     assert.deepEqual(points.map((p) => p.point_key), ['claimed-now']);
     assert.deepEqual([...(await listPartitions(store.db, 'responses')).keys()].sort(), [3, 2, 1, 0].map((d) => TODAY - d * DAY_MS));
@@ -56,6 +66,6 @@ describeEachDatabase('applyRetention', (database) => {
     assert.equal(Number(oldest), daysAgo(10).getTime());
 
     const again = await applyRetention(store, { rawDays: 3, rollupDays: 30, now: NOW });
-    assert.deepEqual(again, { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0, mergedMetricPointsDeleted: 0 });
+    assert.deepEqual(again, { droppedPartitions: [], defaultRowsDeleted: 0, rollupRowsDeleted: 0, mergedMetricPointsDeleted: 0, metricSeriesDeleted: 0 });
   });
 });
