@@ -1,7 +1,8 @@
 /*
  * Retention: raw rows are kept `rawDays`, rollups (responses' and connections', per minute
  * and per hour) `rollupDays`, so long-range charts outlive the raw data they summarise,
- * and the keys of merged delta metric points a day.
+ * and what /v1/metrics needs to count each point once (delta point keys, cumulative
+ * series' last points) a day.
  * Raw data goes by dropping whole daily
  * partitions — no DELETE of millions of rows, no table bloat left for vacuum — and only
  * the few rows that sit in the DEFAULT partition are deleted one by one.

@@ -70,11 +70,12 @@ export async function handleMetricsExport(
   const cumulative = decoded.points.filter((point) => point.cumulative);
   const deltas = decoded.points.filter((point) => !point.cumulative);
   const deltaKeys = deltas.map(deltaPointKey);
+  const seriesKeys = cumulative.map(seriesKey);
   try {
     await store.db.transaction(async (tx) => {
       const db = tx as unknown as Db;
       const claimed = await claimMetricPoints(db, deltaKeys);
-      const plan = planIncrements(cumulative, await lockMetricSeries(db, cumulative.map(seriesKey)));
+      const plan = planIncrements(cumulative, seriesKeys, await lockMetricSeries(db, seriesKeys));
       // A key repeated in the request is claimed once, and counts once.
       const fresh = deltas.filter((_, i) => claimed.delete(deltaKeys[i]));
       await mergeRollups(db, toRollups([...plan.increments, ...fresh]));

@@ -57,15 +57,15 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /**
  * What cumulative `points` add: each one's difference from its series' last merged point,
- * `stored` by series key (db/metric-points.ts: lockMetricSeries; null or absent for a
- * series never merged). A point no later than the last merged one adds nothing: a retry,
- * or a copy of it sent to another collector.
+ * `stored` by series key (`keys[i]` is `points[i]`'s seriesKey; db/metric-points.ts:
+ * lockMetricSeries; null or absent for a series never merged). A point no later than the
+ * last merged one adds nothing: a retry, or a copy of it sent to another collector.
  */
-export function planIncrements(points: readonly GenAiPoint[], stored: ReadonlyMap<string, unknown>): IncrementPlan {
+export function planIncrements(points: readonly GenAiPoint[], keys: readonly string[], stored: ReadonlyMap<string, unknown>): IncrementPlan {
   const latest = new Map<string, StoredPoint>();
   const increments: GenAiPoint[] = [];
-  for (const point of points) {
-    const key = seriesKey(point);
+  for (const [i, point] of points.entries()) {
+    const key = keys[i];
     const previous = latest.get(key) ?? (stored.get(key) as StoredPoint | null | undefined) ?? undefined;
     if (previous && point.timeMs <= previous.timeMs) continue;
     const increment = incrementOf(point, previous);

@@ -141,8 +141,9 @@ export class ResponseTracker {
       [PEER.SERVER_PORT]: connection.serverPort,
       [ATTR_TRANSPORT]: connection.transport,
     };
+    const errorType = FAILED_OUTCOMES.has(outcome) ? outcome : undefined;
     const metricAttributes: Attributes = Object.assign({ [GEN_AI.RESPONSE_MODEL]: this.model }, requestAttributes);
-    if (FAILED_OUTCOMES.has(outcome)) metricAttributes[ATTR_ERROR_TYPE] = outcome;
+    if (errorType) metricAttributes[ATTR_ERROR_TYPE] = errorType;
 
     // The response's own attributes; the request's are the span's from its start (below).
     const attributes: Attributes = {
@@ -160,7 +161,7 @@ export class ResponseTracker {
       [RESPONSE.OUTCOME]: outcome,
       [RESPONSE.BYTES_SENT]: start.bytesSent,
       [RESPONSE.BYTES_RECEIVED]: this.bytesReceived,
-      [ATTR_ERROR_TYPE]: metricAttributes[ATTR_ERROR_TYPE],
+      [ATTR_ERROR_TYPE]: errorType,
     };
     if (this.firstEventAt >= 0) attributes[RESPONSE.TTFB_MS] = this.firstEventAt - start.sentAt;
     if (this.outputChunks > 0) {
@@ -207,7 +208,7 @@ export class ResponseTracker {
       const sentWall = wallClock(start.sentAt);
       this.offsetsUs.forEach((offset, index) => span.addEvent('gen_ai.output.chunk', { index }, sentWall + offset / 1000));
     }
-    if (FAILED_OUTCOMES.has(outcome)) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+    if (errorType) span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
     span.end(wallClock(this.lastEventAt));
   }
 

@@ -113,7 +113,7 @@ describe('configuration and metrics', () => {
       assert.equal(count(METRIC_GEN_AI_CLIENT_OPERATION_DURATION), 1);
       assert.equal(count(METRIC_GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK), TOKENS - 1);
     } finally {
-      telemetry.instrumentation.setTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(telemetry.exporter)] }));
+      telemetry.instrumentation.setTracerProvider(telemetry.provider);
       await meter.shutdown();
     }
   });

@@ -8,6 +8,8 @@ import { MockModelServer } from './mock-model-server.ts';
 
 export interface TestTelemetry {
   instrumentation: StreamscopeInstrumentation;
+  /** The instrumentation's tracer provider, to put back after a test that sets another. */
+  provider: BasicTracerProvider;
   exporter: InMemorySpanExporter;
   responses(): ReadableSpan[];
   connections(): ReadableSpan[];
@@ -24,7 +26,7 @@ export function setupTelemetry(config: StreamscopeInstrumentationConfig = {}): T
   instrumentation.setTracerProvider(provider);
   createRequire(import.meta.url)('ws');
   const ofKind = (kind: string) => () => exporter.getFinishedSpans().filter((s) => s.attributes[ATTR_KIND] === kind);
-  return { instrumentation, exporter, responses: ofKind(KIND.RESPONSE), connections: ofKind(KIND.CONNECTION) };
+  return { instrumentation, provider, exporter, responses: ofKind(KIND.RESPONSE), connections: ofKind(KIND.CONNECTION) };
 }
 
 /** Polls until `check` holds; spans end on events that can trail the application's last read. */
