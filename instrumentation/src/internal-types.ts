@@ -23,8 +23,8 @@ export interface RequestInfo {
   /** The message asks for a new response (always true for an HTTP request body). */
   createsResponse: boolean;
   model?: string;
-  /** The prompt, serialised; only read when content capture is on. */
-  input?: unknown;
+  /** The prompt as its JSON text; read only when content capture is on. */
+  input?: string;
 }
 
 export interface ProtocolParser {
@@ -36,7 +36,8 @@ export interface ProtocolParser {
    */
   classify(data: string, eventName?: string): EventClass;
   parseControl(data: string, eventName?: string): ControlEvent | undefined;
-  parseRequest(body: string): RequestInfo | undefined;
+  /** `withInput`: the prompt is wanted (content capture); it is otherwise passed over unparsed. */
+  parseRequest(body: string, withInput: boolean): RequestInfo | undefined;
   /** Generated text carried by an output event; only called when content capture is on. */
   outputText(data: string): string | undefined;
   /** Outcome of a stream whose body ended without a terminal event. */

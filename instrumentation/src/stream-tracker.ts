@@ -229,7 +229,7 @@ export class ResponseTracker {
   private addContent(attributes: Attributes): void {
     const input = this.start.request?.input;
     if (input !== undefined) {
-      attributes[ATTR_GEN_AI_INPUT_MESSAGES] = JSON.stringify(input).slice(0, this.recorder.config.maxContentBytes);
+      attributes[ATTR_GEN_AI_INPUT_MESSAGES] = input.slice(0, this.recorder.config.maxContentBytes);
     }
     if (this.content !== undefined) {
       attributes[ATTR_GEN_AI_OUTPUT_MESSAGES] = JSON.stringify([

@@ -47,7 +47,7 @@ export class WebSocketSession {
     connection.bytesSent += bytes;
     if (text === undefined) return;
     if (this.detecting) this.detect(text);
-    const request = this.parser?.parseRequest(text);
+    const request = this.parser?.parseRequest(text, this.recorder.config.captureContent);
     if (!this.parser || !request?.createsResponse) return;
     connection.responses++;
     this.pending.push(

@@ -51,6 +51,53 @@ describe('protocol parsers', () => {
     assert.equal(openaiResponsesParser.parseControl('{"type":"error","error":{}}')?.outcome, OUTCOME.FAILED);
   });
 
+  it('reads a full-size Responses event for its own fields, not ones its echoed tools and output contain', () => {
+    const tools = [{ type: 'function', name: 'report', parameters: { type: 'object', properties: { usage: { input_tokens: { type: 'integer' } }, model: { type: 'string' } } } }];
+    const text = 'The reply quotes {"usage":{"input_tokens":999},"model":"fake"} and ends with a backslash \\';
+    const response = {
+      id: 'resp_1',
+      object: 'response',
+      status: 'completed',
+      incomplete_details: null,
+      instructions: 'Be brief. '.repeat(2000),
+      model: 'gpt-4.1-2025-04-14',
+      output: [{ type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }],
+      tools,
+      usage: { input_tokens: 5012, input_tokens_details: { cached_tokens: 0 }, output_tokens: 7, total_tokens: 5019 },
+      metadata: { usage: 'a string' },
+    };
+    const completed = JSON.stringify({ type: 'response.completed', response, sequence_number: 12 });
+    assert.deepEqual(openaiResponsesParser.parseControl(completed), {
+      responseId: 'resp_1',
+      model: 'gpt-4.1-2025-04-14',
+      inputTokens: 5012,
+      outputTokens: 7,
+      finishReasons: ['completed'],
+      starts: false,
+      outcome: OUTCOME.COMPLETED,
+    });
+    const created = JSON.stringify({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress', output: [], usage: null } });
+    assert.deepEqual(openaiResponsesParser.parseControl(created), { responseId: 'resp_1', model: 'gpt-4.1-2025-04-14', inputTokens: undefined, outputTokens: undefined, finishReasons: undefined, starts: true, outcome: undefined });
+  });
+
+  it('reads the request model whatever the prompt and tools hold, and the prompt only when asked', () => {
+    const tools = [{ type: 'function', name: 'lookup', parameters: { type: 'object', properties: { model: { type: 'string' } } } }];
+    const input = [{ type: 'message', role: 'user', content: 'Which "model" are you?' }];
+    const body = JSON.stringify({ input, tools, model: 'gpt-4.1', stream: true });
+    assert.deepEqual(openaiResponsesParser.parseRequest(body, false), { createsResponse: true, model: 'gpt-4.1', input: undefined });
+    assert.deepEqual(JSON.parse(openaiResponsesParser.parseRequest(body, true)?.input ?? ''), input);
+    assert.equal(openaiResponsesParser.parseRequest(JSON.stringify({ instructions: 'Be brief.', input: null, model: 'm' }), true)?.input, '"Be brief."');
+    assert.deepEqual(openaiResponsesParser.parseRequest('{"type":"input_audio_buffer.append","audio":"AAAA"}', false), { createsResponse: false });
+    const realtime = openaiRealtimeParser.parseRequest(JSON.stringify({ type: 'response.create', response: { instructions: 'Say hi', model: 'gpt-realtime' } }), true);
+    assert.deepEqual(realtime, { createsResponse: true, model: 'gpt-realtime', input: '"Say hi"' });
+
+    const messages = [{ role: 'user', content: '{"model":"fake"}' }];
+    const chat = JSON.stringify({ messages, tools: tools.map((tool) => ({ type: 'function', function: tool })), model: 'gpt-4o' });
+    assert.deepEqual(chatCompletionsParser.parseRequest(chat, false), { createsResponse: true, model: 'gpt-4o', input: undefined });
+    assert.deepEqual(JSON.parse(anthropicMessagesParser.parseRequest(chat, true)?.input ?? ''), messages);
+    assert.deepEqual(genericParser.parseRequest('not json', false), { createsResponse: true, model: undefined, input: undefined });
+  });
+
   it('reads Realtime response.done status as the outcome', () => {
     const done = openaiRealtimeParser.parseControl('{"type":"response.done","response":{"id":"r","status":"cancelled"}}');
     assert.equal(done?.outcome, OUTCOME.ABORTED);

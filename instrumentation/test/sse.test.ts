@@ -23,7 +23,13 @@ describe('streaming fetch (SSE)', () => {
 
   it('times a Responses API stream from the official client against the injected schedule', async () => {
     const spansBefore = telemetry.responses().length;
-    const stream = await openai.responses.create({ model: MOCK_MODEL, input: 'hi', stream: true });
+    // Typed input items and tools, as real requests carry: the request model is still read.
+    const stream = await openai.responses.create({
+      input: [{ type: 'message', role: 'user', content: 'hi' }],
+      tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object', properties: {} }, strict: false }],
+      model: MOCK_MODEL,
+      stream: true,
+    });
     const text: string[] = [];
     for await (const event of stream) if (event.type === 'response.output_text.delta') text.push(event.delta);
     const sent = suite.server.sent.at(-1)!;

@@ -1,6 +1,7 @@
 import { GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC } from '@opentelemetry/semantic-conventions/incubating';
 import { API, OUTCOME } from '../contract.ts';
-import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser, type RequestInfo } from '../internal-types.ts';
+import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser } from '../internal-types.ts';
+import { requestBody } from './request-body.ts';
 import { asNumber, asRecord, asString, eventType, parseObject } from './json-scan.ts';
 
 const CONTROL_TYPES = new Set(['message_start', 'message_delta', 'message_stop', 'error']);
@@ -53,10 +54,7 @@ export const anthropicMessagesParser: ProtocolParser = {
     }
   },
 
-  parseRequest(body: string): RequestInfo | undefined {
-    const request = parseObject(body);
-    return request && { createsResponse: true, model: asString(request.model), input: request.messages };
-  },
+  parseRequest: (body, withInput) => requestBody(body, withInput),
 
   outputText(data: string): string | undefined {
     const delta = asRecord(parseObject(data)?.delta);

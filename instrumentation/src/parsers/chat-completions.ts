@@ -1,6 +1,7 @@
 import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '@opentelemetry/semantic-conventions/incubating';
 import { API, OUTCOME } from '../contract.ts';
-import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser, type RequestInfo } from '../internal-types.ts';
+import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser } from '../internal-types.ts';
+import { requestBody } from './request-body.ts';
 import { asNumber, asRecord, asString, indexOfQuoted, lastNonEmptyValueStart, parseObject } from './json-scan.ts';
 
 const DONE = '[DONE]';
@@ -61,10 +62,7 @@ export const chatCompletionsParser: ProtocolParser = {
     };
   },
 
-  parseRequest(body: string): RequestInfo | undefined {
-    const request = parseObject(body);
-    return request && { createsResponse: true, model: asString(request.model), input: request.messages };
-  },
+  parseRequest: (body, withInput) => requestBody(body, withInput),
 
   outputText(data: string): string | undefined {
     const choice = asRecord((parseObject(data)?.choices as unknown[] | undefined)?.[0]);

@@ -1,6 +1,6 @@
 import { API, OUTCOME } from '../contract.ts';
-import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser, type RequestInfo } from '../internal-types.ts';
-import { asString, parseObject } from './json-scan.ts';
+import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser } from '../internal-types.ts';
+import { requestBody } from './request-body.ts';
 
 const DONE = '[DONE]';
 
@@ -21,9 +21,7 @@ export const genericParser: ProtocolParser = {
     return data.startsWith(DONE) ? { outcome: OUTCOME.COMPLETED } : undefined;
   },
 
-  parseRequest(body: string): RequestInfo | undefined {
-    return { createsResponse: true, model: asString(parseObject(body)?.model) };
-  },
+  parseRequest: (body) => requestBody(body, false),
 
   outputText(data: string): string | undefined {
     return data;

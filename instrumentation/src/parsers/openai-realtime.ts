@@ -1,8 +1,8 @@
 import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '@opentelemetry/semantic-conventions/incubating';
 import { API, OUTCOME, type Outcome } from '../contract.ts';
 import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser } from '../internal-types.ts';
-import { asRecord, asString, eventType, isResponseDelta, parseObject, stringField } from './json-scan.ts';
-import { openaiResponsesParser, responseCreateRequest, responseObjectControl } from './openai-responses.ts';
+import { asString, eventType, isResponseDelta, stringField } from './json-scan.ts';
+import { openaiResponsesParser, responseCreateRequest, responseObject, responseObjectControl } from './openai-responses.ts';
 
 const DONE_STATUS: Record<string, Outcome> = {
   completed: OUTCOME.COMPLETED,
@@ -30,16 +30,16 @@ export const openaiRealtimeParser: ProtocolParser = {
   parseControl(data: string): ControlEvent | undefined {
     const type = eventType(data);
     if (type === undefined) return undefined;
-    const response = asRecord(parseObject(data)?.response);
+    const response = responseObject(data, type === 'response.created');
     const control: ControlEvent = {
       ...responseObjectControl(response),
       starts: type === 'response.created',
-      responseId: asString(response?.id) ?? stringField(data, 'id'),
     };
-    if (type === 'response.done') control.outcome = DONE_STATUS[asString(response?.status) ?? ''] ?? OUTCOME.COMPLETED;
+    control.responseId ??= stringField(data, 'id');
+    if (type === 'response.done') control.outcome = DONE_STATUS[asString(response?.value('status')) ?? ''] ?? OUTCOME.COMPLETED;
     return control;
   },
 
-  parseRequest: (body) => responseCreateRequest(body, 'response.create'),
+  parseRequest: (body, withInput) => responseCreateRequest(body, true, withInput),
   outputText: openaiResponsesParser.outputText,
 };

@@ -1,6 +1,7 @@
 import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '@opentelemetry/semantic-conventions/incubating';
 import { API, OUTCOME, type Outcome } from '../contract.ts';
 import { EVENT_CLASS, type ControlEvent, type EventClass, type ProtocolParser, type RequestInfo } from '../internal-types.ts';
+import { memberStart, readMembers, type JsonMembers } from './json-members.ts';
 import { asNumber, asRecord, asString, eventType, isResponseDelta, parseObject } from './json-scan.ts';
 
 const TERMINAL: Record<string, Outcome> = {
@@ -11,32 +12,63 @@ const TERMINAL: Record<string, Outcome> = {
 };
 const CONTROL_TYPES = new Set(['response.created', 'response.in_progress', ...Object.keys(TERMINAL)]);
 
-/** Reads the `response` object that created/completed/failed events carry. */
-export function responseObjectControl(
-  response: Record<string, unknown> | undefined,
-): Omit<ControlEvent, 'starts' | 'outcome'> {
-  const usage = asRecord(response?.usage);
-  const incomplete = asString(asRecord(response?.incomplete_details)?.reason);
-  const status = asString(response?.status);
+/** Members of a `response` object that terminal events are read for. */
+const RESPONSE_KEYS = new Set(['id', 'model', 'status', 'usage', 'incomplete_details']);
+/**
+ * Members of a `response` object that opening events are read for: they precede the
+ * echoed output and tools, which are then not walked.
+ */
+const OPENING_RESPONSE_KEYS = new Set(['id', 'model']);
+const ERROR_KEYS = new Set(['response_id']);
+
+/**
+ * The `response` object that created/completed/failed events carry, its echoed
+ * instructions, tools and output passed over unparsed. `opening`: a created or in-progress
+ * event, read for its id and model only.
+ */
+export function responseObject(data: string, opening: boolean): JsonMembers | undefined {
+  const at = memberStart(data, 'response');
+  return at < 0 ? undefined : readMembers(data, opening ? OPENING_RESPONSE_KEYS : RESPONSE_KEYS, at);
+}
+
+/** What a `response` object says of its response. */
+export function responseObjectControl(response: JsonMembers | undefined): Omit<ControlEvent, 'starts' | 'outcome'> {
+  const usage = asRecord(response?.value('usage'));
+  const incomplete = asString(asRecord(response?.value('incomplete_details'))?.reason);
+  const status = asString(response?.value('status'));
   return {
-    responseId: asString(response?.id),
-    model: asString(response?.model),
+    responseId: asString(response?.value('id')),
+    model: asString(response?.value('model')),
     inputTokens: asNumber(usage?.input_tokens),
     outputTokens: asNumber(usage?.output_tokens),
     finishReasons: incomplete ? [incomplete] : status && status !== 'in_progress' ? [status] : undefined,
   };
 }
 
-/** Model and input of a `response.create` message or a `POST /v1/responses` body. */
-export function responseCreateRequest(body: string, wsEventType: string): RequestInfo | undefined {
-  // Typed before parsing: Realtime clients stream large audio appends that need no parse.
-  const type = eventType(body);
-  if (type !== undefined && type !== wsEventType) return { createsResponse: false };
-  const message = parseObject(body);
+const PARAMS_KEYS = new Set(['type', 'model']);
+const PARAMS_KEYS_WITH_INPUT = new Set([...PARAMS_KEYS, 'input', 'instructions']);
+const NESTING_KEYS = new Set(['type', 'response']);
+
+/**
+ * Model (and, if asked, input) of a `response.create` message or a `POST /v1/responses`
+ * body. `nested`: the parameters sit in a `response` member (Realtime), not at the top
+ * level with the type (Responses).
+ */
+export function responseCreateRequest(body: string, nested: boolean, withInput: boolean): RequestInfo | undefined {
+  // Every client sends the type first: Realtime's audio appends, large, are passed over unwalked.
+  if (body.startsWith('{"type":"') && !body.startsWith('response.create"', 9)) return { createsResponse: false };
+  const paramsKeys = withInput ? PARAMS_KEYS_WITH_INPUT : PARAMS_KEYS;
+  const message = readMembers(body, nested ? NESTING_KEYS : paramsKeys);
   if (!message) return undefined;
-  // Realtime nests the parameters under `response`; Responses puts them at the top level.
-  const params = asRecord(message.response) ?? message;
-  return { createsResponse: true, model: asString(params.model), input: params.input ?? params.instructions };
+  const type = message.value('type');
+  if (type !== undefined && type !== 'response.create') return { createsResponse: false };
+  const params = nested ? readMembers(body, paramsKeys, message.start('response')) : message;
+  const input = params?.raw('input');
+  return {
+    createsResponse: true,
+    model: asString(params?.value('model')),
+    input: withInput ? (input !== undefined && input !== 'null' ? input : params?.raw('instructions')) : undefined,
+  };
 }
 
 /**
@@ -58,18 +90,17 @@ export const openaiResponsesParser: ProtocolParser = {
     // The outcome follows from the type alone, so a truncated or malformed terminal event still ends the response.
     const type = eventType(data);
     if (type === undefined) return undefined;
-    const event = parseObject(data);
     if (type === 'error') {
-      return { outcome: OUTCOME.FAILED, responseId: asString(event?.response_id) };
+      return { outcome: OUTCOME.FAILED, responseId: asString(readMembers(data, ERROR_KEYS)?.value('response_id')) };
     }
     return {
-      ...responseObjectControl(asRecord(event?.response)),
+      ...responseObjectControl(responseObject(data, TERMINAL[type] === undefined)),
       starts: type === 'response.created',
       outcome: TERMINAL[type],
     };
   },
 
-  parseRequest: (body) => responseCreateRequest(body, 'response.create'),
+  parseRequest: (body, withInput) => responseCreateRequest(body, false, withInput),
 
   outputText(data: string): string | undefined {
     return asString(parseObject(data)?.delta);

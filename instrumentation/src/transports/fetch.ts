@@ -558,7 +558,7 @@ export class FetchTransport {
       connection.setPeer(url);
     }
     connection.responses++;
-    const request: RequestInfo | undefined = body === undefined ? undefined : parser.parseRequest(body);
+    const request: RequestInfo | undefined = body === undefined ? undefined : parser.parseRequest(body, this.recorder.config.captureContent);
     return new ResponseTracker(this.recorder, {
       parser,
       connection,
