@@ -46,18 +46,18 @@ export function modeSwitch(instrumentation: StreamscopeInstrumentation): ModeSwi
 }
 
 /**
- * The median of `measure` per mode, in MODES order, over `rounds` rounds after one warm-up
- * round each (JIT).
+ * The median of `measure` per mode, in the order of `modes`, over `rounds` rounds after one
+ * warm-up round each (JIT).
  * The mode that goes first rotates, so drift (neighbours, GC) lands on all of them.
  */
-export async function rotatedMedians(rounds: number, measure: (mode: Mode) => Promise<number>): Promise<number[]> {
-  for (const mode of MODES) await measure(mode);
-  const figures = new Map<Mode, number[]>(MODES.map((mode) => [mode, []]));
+export async function rotatedMedians(rounds: number, measure: (mode: Mode) => Promise<number>, modes: readonly Mode[] = MODES): Promise<number[]> {
+  for (const mode of modes) await measure(mode);
+  const figures = new Map<Mode, number[]>(modes.map((mode) => [mode, []]));
   for (let i = 0; i < rounds; i++) {
-    for (let m = 0; m < MODES.length; m++) {
-      const mode = MODES[(i + m) % MODES.length];
+    for (let m = 0; m < modes.length; m++) {
+      const mode = modes[(i + m) % modes.length];
       figures.get(mode)!.push(await measure(mode));
     }
   }
-  return MODES.map((mode) => median(figures.get(mode)!));
+  return modes.map((mode) => median(figures.get(mode)!));
 }
