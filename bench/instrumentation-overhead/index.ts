@@ -88,8 +88,13 @@ interface Round {
 
 const modes = modeSwitch(instrumentation);
 let spansRecorded = 0;
-/** The full-size workload's largest control events as received, by type: what the parse comparison reads. */
-const fullSizeEvents = new Map<string, Buffer>();
+/** The last full-size created and completed events received: what the parse comparison reads. */
+const fullSizeEvents = new Map<'created' | 'completed', Buffer>();
+
+/** The client's `response.create`; `fullSize`: carrying the conversation, as real requests do. */
+function createRequest(perResponse: number, fullSize: boolean): string {
+  return JSON.stringify({ type: 'response.create', model: 'bench-model', count: perResponse, input: fullSize ? CONVERSATION : undefined });
+}
 
 /**
  * `MESSAGES_PER_ROUND` deltas on one socket, in responses of `perResponse` requested one
@@ -97,16 +102,17 @@ const fullSizeEvents = new Map<string, Buffer>();
  */
 async function round(mode: Mode, perResponse = MESSAGES_PER_ROUND, fullSize = false): Promise<Round> {
   modes.apply(mode);
-  const request = JSON.stringify({ type: 'response.create', model: 'bench-model', count: perResponse, input: fullSize ? CONVERSATION : undefined });
+  const request = createRequest(perResponse, fullSize);
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await once(ws, 'open');
   let received = 0;
   const done = new Promise<void>((resolve) =>
     ws.on('message', (data: Buffer) => {
       received++;
-      if (fullSize && data.length > 4096) fullSizeEvents.set(data.includes('"response.completed"') ? 'completed' : 'created', data);
       // The application's own work: look at the type, as any client must.
-      if (!data.includes('response.completed')) return;
+      const completed = data.includes('response.completed');
+      if (fullSize && data.length > 4096) fullSizeEvents.set(completed ? 'completed' : 'created', data);
+      if (!completed) return;
       if (received < MESSAGES_PER_ROUND) ws.send(request);
       else resolve();
     }),
@@ -132,7 +138,7 @@ async function round(mode: Mode, perResponse = MESSAGES_PER_ROUND, fullSize = fa
  */
 function fullSizeParse(): { membersUs: number; jsonParseUs: number } {
   const texts = [
-    JSON.stringify({ type: 'response.create', model: 'bench-model', count: CHAT_RESPONSE_MESSAGES, input: CONVERSATION }),
+    createRequest(CHAT_RESPONSE_MESSAGES, true),
     String(fullSizeEvents.get('created')),
     String(fullSizeEvents.get('completed')),
   ];
@@ -170,7 +176,7 @@ async function emitLoop(): Promise<{ onNs: number; offNs: number }> {
   await once(ws, 'open');
   let sink = 0;
   ws.on('message', (data: Buffer) => (sink += data.length));
-  ws.send(JSON.stringify({ type: 'response.create', model: 'bench-model', count: 0 }));
+  ws.send(createRequest(0, false));
   await new Promise((resolve) => setTimeout(resolve, 50));
   const frame = Buffer.from('{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_x","output_index":0,"content_index":0,"delta":" tok","logprobs":[]}');
   const measure = (): number => {
@@ -236,7 +242,7 @@ const result = {
   },
   full_size: {
     messages_per_response: CHAT_RESPONSE_MESSAGES,
-    request_bytes: Buffer.byteLength(JSON.stringify({ type: 'response.create', model: 'bench-model', count: CHAT_RESPONSE_MESSAGES, input: CONVERSATION })),
+    request_bytes: Buffer.byteLength(createRequest(CHAT_RESPONSE_MESSAGES, true)),
     created_event_bytes: fullSizeEvents.get('created')?.length,
     completed_event_bytes: fullSizeEvents.get('completed')?.length,
     busy_ns_per_message_without: Math.round(fullOff),

@@ -7,6 +7,8 @@
  * between strings is walked character by character, and only the wanted values are parsed.
  */
 
+import { parseJson } from './json-scan.ts';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
@@ -93,12 +95,7 @@ export class JsonMembers {
   /** The member's value, parsed; undefined if absent or not valid JSON. */
   value(key: string): unknown {
     const raw = this.raw(key);
-    if (raw === undefined) return undefined;
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch {
-      return undefined;
-    }
+    return raw === undefined ? undefined : parseJson(raw);
   }
 }
 

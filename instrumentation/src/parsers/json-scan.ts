@@ -70,9 +70,13 @@ export function lastNonEmptyValueStart(data: string, keyQuote: string): number {
 
 /** JSON.parse that returns undefined instead of throwing, and only for objects. */
 export function parseObject(data: string): Record<string, unknown> | undefined {
+  return asRecord(parseJson(data));
+}
+
+/** JSON.parse that returns undefined instead of throwing. */
+export function parseJson(data: string): unknown {
   try {
-    const value: unknown = JSON.parse(data);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+    return JSON.parse(data) as unknown;
   } catch {
     return undefined;
   }

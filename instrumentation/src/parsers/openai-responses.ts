@@ -48,6 +48,8 @@ export function responseObjectControl(response: JsonMembers | undefined): Omit<C
 const PARAMS_KEYS = new Set(['type', 'model']);
 const PARAMS_KEYS_WITH_INPUT = new Set([...PARAMS_KEYS, 'input', 'instructions']);
 const NESTING_KEYS = new Set(['type', 'response']);
+/** A message whose first member is its type, as every client sends it. */
+const LEADING_TYPE = '{"type":"';
 
 /**
  * Model (and, if asked, input) of a `response.create` message or a `POST /v1/responses`
@@ -56,7 +58,7 @@ const NESTING_KEYS = new Set(['type', 'response']);
  */
 export function responseCreateRequest(body: string, nested: boolean, withInput: boolean): RequestInfo | undefined {
   // Every client sends the type first: Realtime's audio appends, large, are passed over unwalked.
-  if (body.startsWith('{"type":"') && !body.startsWith('response.create"', 9)) return { createsResponse: false };
+  if (body.startsWith(LEADING_TYPE) && !body.startsWith('response.create"', LEADING_TYPE.length)) return { createsResponse: false };
   const paramsKeys = withInput ? PARAMS_KEYS_WITH_INPUT : PARAMS_KEYS;
   const message = readMembers(body, nested ? NESTING_KEYS : paramsKeys);
   if (!message) return undefined;
