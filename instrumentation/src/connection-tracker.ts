@@ -53,10 +53,15 @@ export class ConnectionTracker implements ConnectionRef {
 
   /** Timestamps DNS, TCP and TLS completion; the socket's byte counters become the wire totals. */
   observeSocket(socket: Socket): void {
-    this.socket = socket;
+    this.countBytesOf(socket);
     socket.once('lookup', () => (this.lookupAt = performance.now()));
     socket.once('connect', () => (this.tcpAt = performance.now()));
     socket.once('secureConnect', () => (this.tlsAt = performance.now()));
+  }
+
+  /** The socket's byte counters become the connection's totals; for TLS, the bytes inside the TLS records. */
+  countBytesOf(socket: Socket): void {
+    this.socket ??= socket;
   }
 
   /** The transport is ready for requests (TCP/TLS done, or undici's `connected`). */

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'selfsigned';
 import WebSocket from 'ws';
-import { CONNECTION, OUTCOME, RESPONSE } from '../src/contract.ts';
+import { ATTR_CONNECTION_ID, ATTR_TRANSPORT, CONNECTION, OUTCOME, RESPONSE, TRANSPORT } from '../src/contract.ts';
 import { MockModelServer, MOCK_MODEL } from './utils/mock-model-server.ts';
 import { eventually, setupTelemetry } from './utils/telemetry.ts';
 
@@ -34,5 +34,29 @@ describe('wss connection phases', () => {
     const sum = [CONNECTION.DNS_MS, CONNECTION.TCP_MS, CONNECTION.TLS_MS].reduce((total, name) => total + (connection.attributes[name] as number), 0);
     assert.ok(Math.abs(sum - (connection.attributes[CONNECTION.CONNECT_MS] as number)) < 0.001, 'the phases add up to the connect time');
     assert.equal(telemetry.responses()[0].attributes[RESPONSE.OUTCOME], OUTCOME.COMPLETED);
+  });
+
+  it('reports the connect time and the bytes of a new HTTPS connection carrying SSE', async () => {
+    // The Agent of the undici behind global fetch, whose diagnostics channels are observed.
+    await fetch('data:,');
+    const Agent = (globalThis as Record<symbol, { constructor: new (options: object) => { close(): Promise<void> } }>)[
+      Symbol.for('undici.globalDispatcher.1')
+    ].constructor;
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    const spansBefore = telemetry.responses().length;
+    const request = JSON.stringify({ model: MOCK_MODEL, input: 'hi', stream: true });
+    const response = await fetch(`https://localhost:${server.port}/v1/responses`, { method: 'POST', body: request, dispatcher } as RequestInit);
+    const body = await response.text();
+    await dispatcher.close();
+    const span = await eventually(() => telemetry.responses()[spansBefore]);
+    assert.equal(span.attributes[RESPONSE.OUTCOME], OUTCOME.COMPLETED);
+    const connection = await eventually(() =>
+      telemetry.connections().find((c) => c.attributes[ATTR_CONNECTION_ID] === span.attributes[ATTR_CONNECTION_ID]),
+    );
+    assert.equal(connection.attributes[ATTR_TRANSPORT], TRANSPORT.SSE);
+    assert.equal(typeof connection.attributes[CONNECTION.CONNECT_MS], 'number');
+    // Inside the TLS records: the request and response with their HTTP heads and chunk framing.
+    assert.ok((connection.attributes[CONNECTION.BYTES_RECEIVED] as number) > Buffer.byteLength(body), 'bytes received');
+    assert.ok((connection.attributes[CONNECTION.BYTES_SENT] as number) > Buffer.byteLength(request), 'bytes sent');
   });
 });

@@ -497,6 +497,8 @@ export class FetchTransport {
       const { connectParams, socket } = message as { connectParams: { host: string; protocol: string }; socket: Socket };
       const startedAt = this.takeConnectStart(connectParams.host) ?? at;
       const connection = this.sockets.get(socket) ?? this.track(socket, startedAt);
+      // A TLS socket is first seen here, already connected: only its counters are left to read.
+      connection.countBytesOf(socket);
       connection.markReady(at);
       connection.setPeer(new URL(`${connectParams.protocol}//${connectParams.host}`));
     });
