@@ -9,16 +9,23 @@ const PHASES: SeriesSpec[] = [
   { key: 'dnsMs', label: 'DNS', color: COLORS.dns },
   { key: 'tcpMs', label: 'TCP', color: COLORS.tcp },
   { key: 'tlsMs', label: 'TLS', color: COLORS.tls },
+  { key: 'unsplitMs', label: 'connect (not split)', color: COLORS.connect },
   { key: 'upgradeMs', label: 'upgrade', color: COLORS.upgrade },
 ];
 
+type Phases = Pick<ConnectionsView['summary'][number], 'dnsMs' | 'tcpMs' | 'tlsMs' | 'connectMs' | 'upgradeMs'>;
+
+/**
+ * The bar segments of one connection or transport. Where DNS, TCP and TLS were not reported
+ * apart (fetch over TLS, the global WebSocket), the connect time they do not account for is
+ * a segment of its own, so such a handshake is not drawn as nothing.
+ */
+function phases({ dnsMs, tcpMs, tlsMs, connectMs, upgradeMs }: Phases) {
+  const unsplit = (connectMs ?? 0) - ((dnsMs ?? 0) + (tcpMs ?? 0) + (tlsMs ?? 0));
+  return { dnsMs, tcpMs, tlsMs, unsplitMs: unsplit > 1e-6 ? unsplit : null, upgradeMs };
+}
+
 export function ConnectionCharts({ view }: { view: ConnectionsView }) {
-  const phases = (row: { dnsMs: number | null; tcpMs: number | null; tlsMs: number | null; upgradeMs: number | null }) => ({
-    dnsMs: row.dnsMs,
-    tcpMs: row.tcpMs,
-    tlsMs: row.tlsMs,
-    upgradeMs: row.upgradeMs,
-  });
   return (
     <div className="chart-grid">
       <BarsChart

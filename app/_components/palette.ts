@@ -9,6 +9,7 @@ export const COLORS = {
   dns: '#60a5fa',
   tcp: '#34d399',
   tls: '#fbbf24',
+  connect: '#94a3b8',
   upgrade: '#a78bfa',
   transports: { websocket: '#2563eb', sse: '#f97316', http: '#8b5cf6' } as Record<string, string>,
 };

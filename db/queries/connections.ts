@@ -22,6 +22,8 @@ export interface TransportConnectionSummary {
   tcpMs: number | null;
   tlsMs: number | null;
   upgradeMs: number | null;
+  /** Connect start to a usable transport (DNS + TCP + TLS, or one figure where they are not told apart). */
+  connectMs: number | null;
   lifetimeP50Ms: number | null;
   lifetimeP99Ms: number | null;
   responsesPerConnection: number | null;
@@ -64,7 +66,7 @@ async function fromRawRows(db: Db, filter: DashboardFilter): Promise<Summary> {
       db,
       sql`select coalesce(transport, '') as transport, count(*)::float8 as connections,
                  avg(dns_ms)::float8 as dns_ms, avg(tcp_ms)::float8 as tcp_ms,
-                 avg(tls_ms)::float8 as tls_ms, avg(upgrade_ms)::float8 as upgrade_ms,
+                 avg(tls_ms)::float8 as tls_ms, avg(upgrade_ms)::float8 as upgrade_ms, avg(connect_ms)::float8 as connect_ms,
                  ${lifetimeP50} as lifetime_p50, ${lifetimeP99} as lifetime_p99,
                  avg(responses)::float8 as responses_per_connection
           from connections where ${where}
@@ -88,6 +90,7 @@ async function fromRawRows(db: Db, filter: DashboardFilter): Promise<Summary> {
       tcpMs: num(row.tcp_ms),
       tlsMs: num(row.tls_ms),
       upgradeMs: num(row.upgrade_ms),
+      connectMs: num(row.connect_ms),
       lifetimeP50Ms: num(row.lifetime_p50),
       lifetimeP99Ms: num(row.lifetime_p99),
       responsesPerConnection: num(row.responses_per_connection),
@@ -97,7 +100,7 @@ async function fromRawRows(db: Db, filter: DashboardFilter): Promise<Summary> {
 }
 
 const BINS = [...RESPONSES_PER_CONNECTION_BOUNDS, null];
-const PHASES = ['dns', 'tcp', 'tls', 'upgrade'] as const;
+const PHASES = ['dns', 'tcp', 'tls', 'upgrade', 'connect'] as const;
 
 /**
  * The same figures from the connection rollups of the minutes (and hours) the range
@@ -124,11 +127,11 @@ async function fromRollups(db: Db, filter: DashboardFilter): Promise<Summary> {
       const lifetimes = new Map<number, number>();
       addCounts(lifetimes, String(row.lifetime_hist ?? ''));
       const [p50, p99] = histogramQuantiles(lifetimes, [0.5, 0.99]);
-      const [dnsMs, tcpMs, tlsMs, upgradeMs] = PHASES.map((phase) => mean(row[`${phase}_ms_sum`], row[`${phase}_count`]));
+      const [dnsMs, tcpMs, tlsMs, upgradeMs, connectMs] = PHASES.map((phase) => mean(row[`${phase}_ms_sum`], row[`${phase}_count`]));
       return {
         transport: String(row.transport),
         connections: Number(row.connections),
-        dnsMs, tcpMs, tlsMs, upgradeMs,
+        dnsMs, tcpMs, tlsMs, upgradeMs, connectMs,
         lifetimeP50Ms: p50,
         lifetimeP99Ms: p99,
         responsesPerConnection: mean(row.responses, row.responses_reported),

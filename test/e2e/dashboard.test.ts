@@ -225,6 +225,26 @@ test('the connections view breaks handshakes down by phase', async () => {
   await screenshot('connections');
 });
 
+test('a handshake reported as one connect figure is drawn and tabled as such', async () => {
+  // fetch over TLS: undici reports DNS + TCP + TLS as one figure.
+  const store = await openStore({ databaseUrl: database.url });
+  await writeBatch(store, {
+    responses: [],
+    connections: [{
+      traceId: 'f'.repeat(32), spanId: 'f'.repeat(16), connectionId: 'tls-fetch-1', service: 'tls-fetch', transport: 'sse',
+      openedAt: new Date(Date.now() - 5 * MINUTE), closedAt: new Date(Date.now() - 4 * MINUTE), connectMs: 87.5, responses: 1, status: 'ok',
+    }],
+  });
+  await store.close();
+  await page.goto(`${baseUrl}/connections?range=1h&service=tls-fetch`);
+  await page.waitForURL(/service=tls-fetch/);
+  const chart = page.getByTestId('chart-phases-by-transport');
+  await chart.locator('.recharts-bar-rectangle').first().waitFor();
+  assert.equal(await chart.locator('.recharts-bar-rectangle').count(), 1, 'one segment: the connect time');
+  assert.match((await chart.textContent()) ?? '', /connect \(not split\)/);
+  assert.match((await page.getByTestId('connections-summary').textContent()) ?? '', new RegExp(formatValue(87.5, 'ms')));
+});
+
 test('a range without data says so', async () => {
   const from = new Date(Date.now() - 30 * 24 * 60 * MINUTE).toISOString();
   const to = new Date(Date.now() - 29 * 24 * 60 * MINUTE).toISOString();

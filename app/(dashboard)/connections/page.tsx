@@ -35,6 +35,9 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
                   <th className="num">DNS</th>
                   <th className="num">TCP</th>
                   <th className="num">TLS</th>
+                  <th className="num" title="Connect start to a usable transport: DNS + TCP + TLS, or one figure where they are not reported apart (fetch over TLS, the global WebSocket)">
+                    Connect
+                  </th>
                   <th className="num">Upgrade</th>
                   <th className="num">Lifetime p50</th>
                   <th className="num">Lifetime p99</th>
@@ -51,6 +54,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
                     <td className="num">{formatValue(s.dnsMs, 'ms')}</td>
                     <td className="num">{formatValue(s.tcpMs, 'ms')}</td>
                     <td className="num">{formatValue(s.tlsMs, 'ms')}</td>
+                    <td className="num">{formatValue(s.connectMs, 'ms')}</td>
                     <td className="num">{formatValue(s.upgradeMs, 'ms')}</td>
                     <td className="num">{formatValue(s.lifetimeP50Ms, 'ms')}</td>
                     <td className="num">{formatValue(s.lifetimeP99Ms, 'ms')}</td>

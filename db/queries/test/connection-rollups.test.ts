@@ -64,7 +64,7 @@ function assertSameConnectionsView(rolled: ConnectionsView, raw: ConnectionsView
   assert.deepEqual(rolled.summary.map((s) => [s.transport, s.connections]), raw.summary.map((s) => [s.transport, s.connections]), what);
   for (const [i, summary] of rolled.summary.entries()) {
     const exact = raw.summary[i];
-    for (const key of ['dnsMs', 'tcpMs', 'tlsMs', 'upgradeMs', 'responsesPerConnection'] as const) {
+    for (const key of ['dnsMs', 'tcpMs', 'tlsMs', 'upgradeMs', 'connectMs', 'responsesPerConnection'] as const) {
       assert.ok(close(summary[key], exact[key]), `${what} ${summary.transport} ${key}: ${summary[key]} vs ${exact[key]}`);
     }
     for (const key of ['lifetimeP50Ms', 'lifetimeP99Ms'] as const) {
