@@ -23,8 +23,8 @@ import {
   RESPONSE,
 } from '@streamscope/instrumentation/contract';
 import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { SpanBatch } from '../db/ingest';
-import type { NewConnectionRow, NewResponseRow } from '../db/schema';
+import type { ConnectionReport, SpanBatch } from '../db/ingest';
+import type { NewResponseRow } from '../db/schema';
 import { InvalidSpanError, type SpanRejection } from './errors';
 import { isContentAttribute, OPENINFERENCE, OPENLIT } from './peer-attributes';
 import { emptyAttributes, type AttributeValue, type Attributes, type DecodedSpan } from './otlp/decode';
@@ -130,9 +130,11 @@ function toResponseRow(span: DecodedSpan): NewResponseRow {
   };
 }
 
-function toConnectionRow(span: DecodedSpan): NewConnectionRow {
+function toConnectionRow(span: DecodedSpan): ConnectionReport {
   const a = new MappedAttributes(span.attributes);
   a.consume(ATTR_KIND);
+  // true: a report of a connection still open; false: the closing span of one that sent such reports.
+  const open = a.flag(CONNECTION.OPEN);
   return {
     traceId: span.traceId,
     spanId: span.spanId,
@@ -143,7 +145,7 @@ function toConnectionRow(span: DecodedSpan): NewConnectionRow {
     serverAddress: a.text(PEER.SERVER_ADDRESS),
     serverPort: a.count(PEER.SERVER_PORT),
     openedAt: new Date(span.startTimeMs),
-    closedAt: new Date(span.startTimeMs + span.durationMs),
+    closedAt: open ? null : new Date(span.startTimeMs + span.durationMs),
     dnsMs: a.measure(CONNECTION.DNS_MS),
     tcpMs: a.measure(CONNECTION.TCP_MS),
     tlsMs: a.measure(CONNECTION.TLS_MS),
@@ -157,6 +159,7 @@ function toConnectionRow(span: DecodedSpan): NewConnectionRow {
     closeCode: a.count(CONNECTION.CLOSE_CODE),
     status: span.status.error ? 'error' : 'ok',
     attributes: rowAttributes(a, span),
+    reportedOpen: open === false,
   };
 }
 

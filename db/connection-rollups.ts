@@ -66,16 +66,19 @@ const PHASES = [
   ['connect', (row: NewConnectionRow) => row.connectMs],
 ] as const;
 
+const zeroSums = () => Object.fromEntries(CONNECTION_SUMMED.map((column) => [column, 0])) as Record<Summed, number>;
+const groupKey = (bucket: number, service: string, transport: string) => `${bucket}\u0000${service}\u0000${transport}`;
+
 export function computeConnectionRollups(rows: readonly NewConnectionRow[]): ConnectionRollupAccumulator[] {
   const groups = new Map<string, ConnectionRollupAccumulator>();
   const at = (bucket: number, row: NewConnectionRow) => {
     const transport = row.transport ?? '';
-    const key = `${bucket}\u0000${row.service}\u0000${transport}`;
+    const key = groupKey(bucket, row.service, transport);
     let acc = groups.get(key);
     if (!acc) {
       acc = {
         bucket, service: row.service, transport,
-        sums: Object.fromEntries(CONNECTION_SUMMED.map((column) => [column, 0])) as Record<Summed, number>,
+        sums: zeroSums(),
         lifetimeHist: {},
       };
       groups.set(key, acc);
@@ -122,6 +125,28 @@ export function computeConnectionRollups(rows: readonly NewConnectionRow[]): Con
     if (lastHour <= followedUntil) count(at(minuteStart(closed), row), 'closed');
   }
   return [...groups.values()];
+}
+
+/**
+ * What the rollups gain when `added` rows are stored and `removed` ones deleted (an open
+ * report replaced by the next or by the closing span): one row per key, as a merge may
+ * touch each rollup row once.
+ */
+export function connectionRollupChange(added: readonly NewConnectionRow[], removed: readonly NewConnectionRow[]): ConnectionRollupAccumulator[] {
+  if (removed.length === 0) return computeConnectionRollups(added);
+  const change = new Map<string, ConnectionRollupAccumulator>();
+  const apply = (rows: readonly NewConnectionRow[], sign: 1 | -1) => {
+    for (const acc of computeConnectionRollups(rows)) {
+      const key = groupKey(acc.bucket, acc.service, acc.transport);
+      let target = change.get(key);
+      if (!target) change.set(key, (target = { bucket: acc.bucket, service: acc.service, transport: acc.transport, sums: zeroSums(), lifetimeHist: {} }));
+      for (const column of CONNECTION_SUMMED) target.sums[column] += sign * acc.sums[column];
+      for (const [bucket, n] of Object.entries(acc.lifetimeHist)) target.lifetimeHist[bucket] = (target.lifetimeHist[bucket] ?? 0) + sign * n;
+    }
+  };
+  apply(added, 1);
+  apply(removed, -1);
+  return [...change.values()];
 }
 
 const FLOAT_SUMS = new Set<string>(['dns_ms_sum', 'tcp_ms_sum', 'tls_ms_sum', 'upgrade_ms_sum', 'connect_ms_sum',

@@ -11,16 +11,29 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Store } from './client';
-import { CONNECTION_ROLLUPS, computeConnectionRollups, type ConnectionRollupAccumulator } from './connection-rollups';
+import { CONNECTION_ROLLUPS, connectionRollupChange, type ConnectionRollupAccumulator } from './connection-rollups';
 import { addToHistogram } from './histogram';
 import { queryRows } from './rows';
-import type { HistogramBuckets, NewConnectionRow, NewResponseRow } from './schema';
+import { connections, type ConnectionRow, type HistogramBuckets, type NewConnectionRow, type NewResponseRow } from './schema';
 import { minuteStart } from './time-buckets';
 
 export interface SpanBatch {
   responses: NewResponseRow[];
-  connections: NewConnectionRow[];
+  connections: ConnectionReport[];
 }
+
+/**
+ * A connection row as a span reports it: closed (closedAt set), or still open (closedAt
+ * null: a report the instrumentation sends while the connection lives, superseded by its
+ * next report or its closing span).
+ */
+export type ConnectionReport = NewConnectionRow & {
+  /** A closing span of a connection that sent open reports, which it replaces. */
+  reportedOpen?: boolean;
+};
+
+/** Status of a row the maintenance job closed when its open reports stopped (db/open-connections.ts). */
+export const EXPIRED_STATUS = 'expired';
 
 export interface WriteResult {
   responsesInserted: number;
@@ -329,6 +342,54 @@ function uniqueSpans<Row extends { traceId: string; spanId: string }>(rows: Row[
   });
 }
 
+const CONNECTION_ID = CONNECTION_COLUMNS.find((c) => c.name === 'connection_id') as Column<NewConnectionRow>;
+const OPENED_AT = CONNECTION_COLUMNS.find((c) => c.name === 'opened_at') as Column<NewConnectionRow>;
+
+/**
+ * The stored rows of these connections. A connection's reports all start when it did, so
+ * its rows share connection_id and opened_at; matching the two as lists lets Postgres
+ * prune to the partitions of those days.
+ */
+function rowsOf(rows: readonly NewConnectionRow[]): SQL {
+  return sql`connection_id = any(${arrayParameter(CONNECTION_ID, rows)})
+    and opened_at = any(array(select to_timestamp(ms / 1000.0) from unnest(${arrayParameter(OPENED_AT, rows)}) as ms))`;
+}
+
+/**
+ * Connection rows, closed and open (ConnectionReport). A closing span of a connection that
+ * reported while open replaces its open report, or the row the maintenance job expired
+ * when the reports stopped (db/open-connections.ts); an open report replaces the
+ * connection's earlier one, and is dropped once the connection is stored closed (a report
+ * retried after the closing span). A replaced row's rollups are taken back as the new
+ * row's are merged, so the rollups stay those of the rows stored.
+ */
+async function writeConnections(db: Db, rows: ConnectionReport[]): Promise<number> {
+  const closed = rows.filter((r) => r.closedAt);
+  // The batch's last report of a connection is its newest.
+  const open = [...new Map(rows.filter((r) => !r.closedAt).map((r) => [r.connectionId, r])).values()];
+  const reported = closed.filter((r) => r.reportedOpen);
+  const replaced: ConnectionRow[] = [];
+  const written: NewConnectionRow[] = [];
+  const insert = async (batch: NewConnectionRow[]) => {
+    const inserted = await queryRows<{ trace_id: string; span_id: string }>(db, unnestInsert('connections', 'opened_at', CONNECTION_COLUMNS, batch));
+    const fresh = new Set(inserted.map((r) => rowKey(r.trace_id, r.span_id)));
+    written.push(...batch.filter((c) => fresh.has(rowKey(c.traceId, c.spanId))));
+  };
+  if (reported.length > 0) {
+    replaced.push(...await db.delete(connections).where(sql`${rowsOf(reported)} and (closed_at is null or status = ${EXPIRED_STATUS})`).returning());
+  }
+  if (closed.length > 0) await insert(closed);
+  if (open.length > 0) {
+    replaced.push(...await db.delete(connections).where(sql`${rowsOf(open)} and closed_at is null`).returning());
+    const stored = await queryRows<{ connection_id: string }>(db, sql`select connection_id from connections where ${rowsOf(open)} and closed_at is not null`);
+    const closedIds = new Set(stored.map((r) => r.connection_id));
+    const stillOpen = open.filter((r) => !closedIds.has(r.connectionId));
+    if (stillOpen.length > 0) await insert(stillOpen);
+  }
+  await mergeConnectionRollups(db, connectionRollupChange(written, replaced));
+  return written.length;
+}
+
 /**
  * Writes one batch atomically: raw rows (duplicates skipped) and the rollups of the rows
  * that were new. Resolves only after the transaction committed.
@@ -346,14 +407,7 @@ export async function writeBatch(store: Store, batch: SpanBatch): Promise<WriteR
       const fresh = new Set(inserted.map((r) => rowKey(r.trace_id, r.span_id)));
       await mergeRollups(db, computeRollups(responses.filter((r) => fresh.has(rowKey(r.traceId, r.spanId)))));
     }
-    if (batch.connections.length > 0) {
-      const connections = uniqueSpans(batch.connections);
-      const inserted = await queryRows<{ trace_id: string; span_id: string }>(
-        db, unnestInsert('connections', 'opened_at', CONNECTION_COLUMNS, connections));
-      connectionsInserted = inserted.length;
-      const fresh = new Set(inserted.map((r) => rowKey(r.trace_id, r.span_id)));
-      await mergeConnectionRollups(db, computeConnectionRollups(connections.filter((c) => fresh.has(rowKey(c.traceId, c.spanId)))));
-    }
+    if (batch.connections.length > 0) connectionsInserted = await writeConnections(db, uniqueSpans(batch.connections));
     return { responsesInserted, connectionsInserted };
   });
 }

@@ -9,6 +9,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db, Store } from './client';
 import { rollUpHours } from './hourly-rollups';
+import { expireOpenConnections } from './open-connections';
 import { applyRetention, retentionFromEnv, type RetentionOptions } from './retention';
 import { queryRows } from './rows';
 
@@ -149,8 +150,9 @@ export const DEFAULT_MAINTENANCE_INTERVAL_MS = 15 * 60_000;
 
 /**
  * One maintenance pass: partitions from yesterday to `aheadDays` ahead, partitions for any
- * recent day whose rows sit in the DEFAULT (late or skewed clocks), the hourly rollups of
- * completed hours (db/hourly-rollups.ts), then retention.
+ * recent day whose rows sit in the DEFAULT (late or skewed clocks), connections whose open
+ * reports stopped (db/open-connections.ts), the hourly rollups of completed hours
+ * (db/hourly-rollups.ts), then retention.
  */
 export async function maintainPartitions(
   store: Store,
@@ -160,6 +162,7 @@ export async function maintainPartitions(
   // Rows older than the raw retention are about to be deleted: no partition for them.
   const keepSince = retention ? new Date(now.getTime() - retention.rawDays * DAY_MS) : new Date(0);
   for (const day of await daysInDefault(store, keepSince)) await ensurePartitions(store, { from: new Date(day), to: new Date(day) });
+  await expireOpenConnections(store, { now });
   await rollUpHours(store, { now });
   if (retention) await applyRetention(store, { ...retention, now });
 }

@@ -25,7 +25,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { eq, sql } from 'drizzle-orm';
 import { queryRows } from '../../db/rows';
-import { rollups1m } from '../../db/schema';
+import { connections, rollups1m } from '../../db/schema';
 import { describeEachDatabase } from '../../test/support/databases';
 import { DROPPED_ATTRIBUTES_KEY, MAX_ATTRIBUTES_BYTES, RESOURCE_KEY } from '../translate';
 import { connectionRow, responseRow, rowCount, useCollector } from './support/collector';
@@ -179,6 +179,41 @@ describeEachDatabase('collector ingest', (database) => {
       status: 'error',
       attributes: { [RESOURCE_KEY]: {} },
     });
+  });
+
+  test('a connection reported while open is stored open, then closed by its closing span', async () => {
+    const start = recentHrTime();
+    const send = (endOffsetMs: number, open: boolean, responses: number) =>
+      emitSpans(
+        { url: tracesUrl(), exporter: 'protobuf', resource: { [ATTR_SERVICE_NAME]: 'live-conn-app' } },
+        [{
+          name: 'connection api.openai.com',
+          startTime: start,
+          endTime: hrTimeAt(start, endOffsetMs),
+          attributes: {
+            [ATTR_KIND]: KIND.CONNECTION,
+            [ATTR_CONNECTION_ID]: 'conn-live',
+            [ATTR_TRANSPORT]: TRANSPORT.WEBSOCKET,
+            [CONNECTION.CONNECT_MS]: 40,
+            [CONNECTION.UPGRADE_MS]: 12,
+            [CONNECTION.RESPONSES]: responses,
+            [CONNECTION.OPEN]: open,
+            ...(open ? {} : { [CONNECTION.CLOSE_CODE]: 1000 }),
+          },
+        }],
+      );
+    const rowsOfConnection = () => database().store.db.select().from(connections).where(eq(connections.connectionId, 'conn-live'));
+    await send(30_000, true, 3);
+    let rows = await rowsOfConnection();
+    assert.deepEqual(rows.map((r) => [r.closedAt, r.responses]), [[null, 3]], 'stored open');
+    assert.equal(rows[0].attributes[CONNECTION.OPEN], undefined, 'the flag is a column state, not an attribute');
+
+    await send(90_000, false, 8);
+    rows = await rowsOfConnection();
+    assert.equal(rows.length, 1, 'the closing span replaced the report');
+    assert.equal(rows[0].responses, 8);
+    assert.equal(rows[0].closeCode, 1000);
+    assert.ok(Math.abs(rows[0].closedAt!.getTime() - (hrTimeMs(start) + 90_000)) < 1);
   });
 
   test('a plain GenAI span (OpenLLMetry style, older attribute names) becomes a response row', async () => {

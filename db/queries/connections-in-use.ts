@@ -4,8 +4,8 @@
  *
  * Up to RAW_RANGE_LIMIT_MS they are read from raw rows (connectionsInUse): a connection
  * reported closed is looked for only if it opened at most MAX_CONNECTION_LIFETIME_MS
- * before the range; one reported still open (closed_at null: the process exited with it
- * open) is found at any age through a partial index.
+ * before the range; one reported still open (closed_at null: its latest open report,
+ * db/open-connections.ts) is found at any age through a partial index.
  *
  * Longer ranges read the connection rollups (inUseFromRollups), where a connection
  * reported closed counts where it opened, where it closed and at the start of each hour it

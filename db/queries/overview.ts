@@ -129,7 +129,8 @@ function addOver(counts: Map<number, number>, first: number, last: number, stepM
 
 /**
  * Distinct connections in use per step. The instrumentation reports a connection when it
- * closes, so a socket still open has no row yet: the responses it carried stand in for it
+ * closes and, while it is open, every 30 s after its first response, so a young socket may
+ * have no row yet: the responses it carried stand in for it
  * (counted in the step they started), and reported connections count in every step their
  * lifetime overlaps, read from raw rows up to RAW_RANGE_LIMIT_MS and from the connection
  * rollups beyond (`source`). Connections carry service and transport but no model. Only

@@ -109,7 +109,10 @@ export const OUTCOME = {
 } as const;
 export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME];
 
-/** Connection span attributes. The span starts at connect and ends at close. */
+/**
+ * Connection span attributes. The span starts at connect and ends at close; a connection
+ * still open reports itself every `connectionReportIntervalMs` with `OPEN` set.
+ */
 export const CONNECTION = {
   /** Milliseconds spent in each phase; absent when the phase did not happen (reused socket, plain TCP). */
   DNS_MS: 'streamscope.connection.dns_ms',
@@ -127,6 +130,12 @@ export const CONNECTION = {
   FRAMES_RECEIVED: 'streamscope.connection.frames_received',
   /** WebSocket close code (1000 normal, 1006 abnormal, ...). */
   CLOSE_CODE: 'streamscope.connection.close_code',
+  /**
+   * True on a report of a connection still open: the span ends at the report, its counters
+   * are those so far, and the connection's next report or its closing span supersedes it.
+   * False on the closing span of a connection that sent such reports; absent otherwise.
+   */
+  OPEN: 'streamscope.connection.open',
 } as const;
 
 /** Standard attributes the contract relies on for peers. */
