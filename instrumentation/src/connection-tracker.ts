@@ -11,15 +11,16 @@ function elapsed(from: number, to: number): number | undefined {
 
 /**
  * One connection's life: handshake phases as they happen, traffic counters, and the
- * connection span when it closes. Connections that carried no model response emit
- * nothing, so unrelated sockets in the application cost no spans.
+ * connection span when it closes, preceded by a report every `connectionReportIntervalMs`
+ * while it stays open. Connections that carried no model response emit nothing, so
+ * unrelated sockets in the application cost no spans.
  */
 export class ConnectionTracker implements ConnectionRef {
   readonly id = randomBytes(8).toString('hex');
   serverAddress: string | undefined;
   serverPort: number | undefined;
   url: string | undefined;
-  /** Model responses carried. */
+  /** Model responses carried (counted by carryResponse). */
   responses = 0;
   /** Requests of any kind carried; a request finding this above zero rode a reused connection. */
   requests = 0;
@@ -37,6 +38,9 @@ export class ConnectionTracker implements ConnectionRef {
   private upgradeAt = -1;
   private socket: Socket | undefined;
   private ended = false;
+  private reports: NodeJS.Timeout | undefined;
+  /** An open report was emitted: the closing span says so, for the collector to replace it. */
+  private reported = false;
 
   constructor(
     private readonly recorder: Recorder,
@@ -73,18 +77,36 @@ export class ConnectionTracker implements ConnectionRef {
     this.upgradeAt = at;
   }
 
+  /**
+   * Counts a model response. The first starts the open reports of a connection whose close
+   * will be reported (one whose handshake was seen).
+   */
+  carryResponse(): void {
+    if (this.responses++ > 0 || !this.handshakeSeen || this.ended) return;
+    const interval = this.recorder.config.connectionReportIntervalMs;
+    if (!(interval > 0)) return;
+    this.reports = setInterval(() => this.emit(performance.now(), true), interval);
+    // Reports never keep the application alive.
+    this.reports.unref();
+  }
+
   end(at: number): void {
     if (this.ended) return;
     this.ended = true;
+    clearInterval(this.reports);
     if (this.responses === 0 || !this.handshakeSeen) return;
+    this.emit(at, false);
+  }
+
+  private emit(at: number, open: boolean): void {
     try {
-      this.emit(at);
+      this.emitSpan(at, open);
     } catch (err) {
       this.recorder.diag.error('failed to record connection span', err);
     }
   }
 
-  private emit(at: number): void {
+  private emitSpan(at: number, open: boolean): void {
     const handshakeDone = this.tlsAt >= 0 ? this.tlsAt : this.tcpAt;
     const ready = this.readyAt >= 0 ? this.readyAt : handshakeDone;
     const attributes: Attributes = {
@@ -104,7 +126,8 @@ export class ConnectionTracker implements ConnectionRef {
       [CONNECTION.BYTES_RECEIVED]: this.socket?.bytesRead ?? this.bytesReceived,
       [CONNECTION.FRAMES_SENT]: this.framesSent,
       [CONNECTION.FRAMES_RECEIVED]: this.framesReceived,
-      [CONNECTION.CLOSE_CODE]: this.closeCode,
+      [CONNECTION.CLOSE_CODE]: open ? undefined : this.closeCode,
+      [CONNECTION.OPEN]: open || (this.reported ? false : undefined),
     };
     const span = this.recorder.tracer.startSpan(`connection ${this.serverAddress ?? ''}`.trim(), {
       kind: SpanKind.CLIENT,
@@ -112,5 +135,6 @@ export class ConnectionTracker implements ConnectionRef {
       attributes,
     });
     span.end(wallClock(at));
+    if (open) this.reported = true;
   }
 }

@@ -26,6 +26,7 @@ const DEFAULTS = {
   maxContentBytes: 64 * 1024,
   maxEventBytes: 1024 * 1024,
   responseTimeoutMs: 5 * 60 * 1000,
+  connectionReportIntervalMs: 30_000,
 };
 
 /** Bucket boundaries the GenAI conventions advise for durations, seconds. */

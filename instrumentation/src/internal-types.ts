@@ -59,6 +59,7 @@ export interface ResolvedConfig {
   maxContentBytes: number;
   maxEventBytes: number;
   responseTimeoutMs: number;
+  connectionReportIntervalMs: number;
   ignoreUrl?: (url: string) => boolean;
 }
 

@@ -35,6 +35,14 @@ export interface StreamscopeInstrumentationConfig extends InstrumentationConfig 
    * Default 300000 (5 minutes).
    */
   responseTimeoutMs?: number;
+  /**
+   * A connection that has carried a model response and is still open this long after its
+   * first one reports itself (a connection span with `streamscope.connection.open`), and
+   * again at every interval until it closes: a persistent WebSocket's handshake and use are
+   * seen while it lives, not only once it closes. 0 reports connections only when they
+   * close. Default 30000 (30 s).
+   */
+  connectionReportIntervalMs?: number;
   /** Return true to leave a request untouched (no spans, no timing). */
   ignoreUrl?: (url: string) => boolean;
 }

@@ -49,7 +49,7 @@ export class WebSocketSession {
     if (this.detecting) this.detect(text);
     const request = this.parser?.parseRequest(text, this.recorder.config.captureContent);
     if (!this.parser || !request?.createsResponse) return;
-    connection.responses++;
+    connection.carryResponse();
     this.pending.push(
       new ResponseTracker(this.recorder, {
         parser: this.parser,
@@ -133,7 +133,7 @@ export class WebSocketSession {
   }
 
   private serverInitiated(parser: ProtocolParser, at: number): ResponseTracker {
-    this.connection.responses++;
+    this.connection.carryResponse();
     return new ResponseTracker(this.recorder, {
       parser,
       connection: this.connection,

@@ -1,4 +1,5 @@
 import { handshakeMsOf } from '@/db/handshake';
+import { EXPIRED_STATUS } from '@/db/ingest';
 import { connectionsView } from '@/db/queries/connections';
 import { formatValue, transportName } from '@/lib/ui/format';
 import type { SearchParams } from '@/lib/ui/view-params';
@@ -18,7 +19,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
     <>
       <ViewHeader
         title="Connections"
-        subtitle="What each connection cost before its first byte, how long it lived and how many responses it carried. Connections opened in the range and reported when they closed; they carry no model, so the model filter does not apply."
+        subtitle="What each connection cost before its first byte, how long it lived and how many responses it carried. Connections opened in the range, reported while open (every 30 s) and when they close; they carry no model, so the model filter does not apply."
         dashboard={dashboard}
         dimensions={['service', 'transport']}
       />
@@ -97,7 +98,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
                     <td className="num">{c.lifetimeMs === null ? 'open' : formatValue(c.lifetimeMs, 'ms')}</td>
                     <td className="num">{formatValue(c.responses, 'count')}</td>
                     <td className="num">{formatValue(c.bytesReceived, 'bytes')}</td>
-                    <td>{c.closeCode ?? (c.closedAt ? '—' : '')}</td>
+                    <td>{c.closeCode ?? (c.status === EXPIRED_STATUS ? 'reports stopped' : c.closedAt ? '—' : '')}</td>
                   </tr>
                 ))}
               </tbody>

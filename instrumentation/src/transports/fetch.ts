@@ -556,10 +556,12 @@ export class FetchTransport {
   private startResponse(parser: ProtocolParser, call: FetchCall, url: URL, body: string | undefined): ResponseTracker {
     let connection = call.connection;
     if (!connection) {
+      // No socket seen for the call: the response still names a connection, which never reports.
       connection = new ConnectionTracker(this.recorder, TRANSPORT.SSE, call.calledAt);
+      connection.handshakeSeen = false;
       connection.setPeer(url);
     }
-    connection.responses++;
+    connection.carryResponse();
     const request: RequestInfo | undefined = body === undefined ? undefined : parser.parseRequest(body, this.recorder.config.captureContent);
     return new ResponseTracker(this.recorder, {
       parser,
