@@ -57,6 +57,16 @@ export function transportName(transport: string): string {
 }
 
 /**
+ * The style of a response's outcome: `ok` (completed), `error` (failed, connection lost,
+ * timed out: status error), `ended` for the rest (aborted by the application, stopped
+ * early by the provider), which are neither.
+ */
+export function outcomeClass(row: { status: string; outcome: string | null }): 'ok' | 'error' | 'ended' {
+  if (row.status === 'error') return 'error';
+  return row.outcome === null || row.outcome === 'completed' ? 'ok' : 'ended';
+}
+
+/**
  * "WebSocket TTFT p50 is 38 % lower than SSE". Rounds to whole percent, and calls
  * differences under half a percent "the same".
  */

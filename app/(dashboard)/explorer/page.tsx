@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import { COUNT_LIMIT, EXPLORER_SORTS, exploreResponses, type ExplorerSort } from '@/db/queries/explorer';
-import { formatValue, transportName } from '@/lib/ui/format';
+import { formatValue, outcomeClass, transportName } from '@/lib/ui/format';
 import { param, withParams, type SearchParams } from '@/lib/ui/view-params';
 import { EmptyState } from '../../_components/empty-state';
 import { ExplorerControls } from '../../_components/explorer-controls';
@@ -97,7 +97,7 @@ export default async function ExplorerPage({ searchParams }: { searchParams: Pro
                     {row.connectionReused ? <span className="muted"> reused</span> : null}
                   </td>
                   <td>
-                    <span className={`status ${row.status}`}>{row.outcome ?? row.status}</span>
+                    <span className={`status ${outcomeClass(row)}`}>{row.outcome ?? row.status}</span>
                   </td>
                   <td className="num">{formatValue(row.ttftMs, 'ms')}</td>
                   <td className="num">{formatValue(row.durationMs, 'ms')}</td>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { differenceSentence, formatTick, formatValue } from '../format';
+import { differenceSentence, formatTick, formatValue, outcomeClass } from '../format';
 import { parseViewParams, RANGES, withParams } from '../view-params';
 
 test('figures carry their unit, and missing ones a dash', () => {
@@ -14,6 +14,14 @@ test('figures carry their unit, and missing ones a dash', () => {
   assert.equal(formatValue(null, 'ms'), '—');
   assert.equal(formatTick(0.05, 'ratio'), '5');
   assert.equal(formatTick(16, 'ms'), '16');
+});
+
+test('an outcome is styled as success, error, or neither', () => {
+  assert.equal(outcomeClass({ status: 'ok', outcome: 'completed' }), 'ok');
+  assert.equal(outcomeClass({ status: 'ok', outcome: null }), 'ok', 'a peer span without an outcome');
+  assert.equal(outcomeClass({ status: 'ok', outcome: 'aborted' }), 'ended');
+  assert.equal(outcomeClass({ status: 'ok', outcome: 'incomplete' }), 'ended');
+  assert.equal(outcomeClass({ status: 'error', outcome: 'connection_lost' }), 'error');
 });
 
 test('differences are stated in words', () => {

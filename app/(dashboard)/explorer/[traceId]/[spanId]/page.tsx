@@ -3,7 +3,7 @@ import { notFound } from 'next/navigation';
 import { sharedStore } from '@/db/client';
 import { handshakeMsOf } from '@/db/handshake';
 import { responseDetail } from '@/db/queries/response';
-import { formatValue, transportName } from '@/lib/ui/format';
+import { formatValue, outcomeClass, transportName } from '@/lib/ui/format';
 import { withParams, type SearchParams } from '@/lib/ui/view-params';
 import { ItlHistogram } from '../../../../_components/itl-histogram';
 import { TokenTimeline } from '../../../../_components/charts';
@@ -52,7 +52,7 @@ export default async function ResponsePage({
           <h1 className="mono">{r.responseId ?? `${r.traceId}/${r.spanId}`}</h1>
           <p className="muted">
             {r.service} · {r.model ?? 'model not reported'} · {transportName(r.transport ?? '')} · started {time.format(r.startTime)} UTC ·{' '}
-            <span className={`status ${r.status}`}>{r.outcome ?? r.status}</span>
+            <span className={`status ${outcomeClass(r)}`}>{r.outcome ?? r.status}</span>
             {r.errorMessage ? ` — ${r.errorMessage}` : ''}
           </p>
         </div>
@@ -74,7 +74,11 @@ export default async function ResponsePage({
       ) : (
         <div className="empty">
           <h2>No token timeline</h2>
-          <p>This span carried no per-token arrival offsets (the Streamscope instrumentation records them; other GenAI instrumentations do not).</p>
+          {r.outputChunks === 0 ? (
+            <p>No output arrived before the response ended ({r.outcome ?? r.status}).</p>
+          ) : (
+            <p>This span carried no per-token arrival offsets (the Streamscope instrumentation records them; other GenAI instrumentations do not).</p>
+          )}
         </div>
       )}
       <div className="split">
