@@ -33,6 +33,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
                 <tr>
                   <th>Transport</th>
                   <th className="num">Connections</th>
+                  <th className="num">Open</th>
                   <th className="num">DNS</th>
                   <th className="num">TCP</th>
                   <th className="num">TLS</th>
@@ -40,7 +41,9 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
                     Connect
                   </th>
                   <th className="num">Upgrade</th>
-                  <th className="num">Lifetime p50</th>
+                  <th className="num" title="Of the connections closed; those still open have no lifetime yet">
+                    Lifetime p50
+                  </th>
                   <th className="num">Lifetime p99</th>
                   <th className="num">Responses / connection</th>
                 </tr>
@@ -52,6 +55,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
                       <span className={`pill ${s.transport}`}>{transportName(s.transport)}</span>
                     </td>
                     <td className="num">{formatValue(s.connections, 'count')}</td>
+                    <td className="num">{formatValue(s.open, 'count')}</td>
                     <td className="num">{formatValue(s.dnsMs, 'ms')}</td>
                     <td className="num">{formatValue(s.tcpMs, 'ms')}</td>
                     <td className="num">{formatValue(s.tlsMs, 'ms')}</td>

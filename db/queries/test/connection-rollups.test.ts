@@ -61,7 +61,7 @@ function handshakeFigures({ models }: Comparison) {
 function assertSameConnectionsView(rolled: ConnectionsView, raw: ConnectionsView, what: string): void {
   assert.deepEqual(rolled.distribution, raw.distribution, what);
   assert.deepEqual(rolled.recent, raw.recent, what);
-  assert.deepEqual(rolled.summary.map((s) => [s.transport, s.connections]), raw.summary.map((s) => [s.transport, s.connections]), what);
+  assert.deepEqual(rolled.summary.map((s) => [s.transport, s.connections, s.open]), raw.summary.map((s) => [s.transport, s.connections, s.open]), what);
   for (const [i, summary] of rolled.summary.entries()) {
     const exact = raw.summary[i];
     for (const key of ['dnsMs', 'tcpMs', 'tlsMs', 'upgradeMs', 'connectMs', 'responsesPerConnection'] as const) {
@@ -77,6 +77,7 @@ async function assertRollupsReadAsRawRows(db: Parameters<typeof overview>[0]): P
   const read = (filter: DashboardFilter, source: PercentileSource) => Promise.all([
     overview(db, filter, source), compareTransports(db, filter, source), connectionsView(db, filter, 24, source),
   ]);
+  let stillOpen = 0;
   for (const [name, filter] of Object.entries(RANGES)) {
     const [[overviewRolled, compareRolled, viewRolled], [overviewRaw, compareRaw, viewRaw]] = await Promise.all([read(filter, 'rollups'), read(filter, 'raw')]);
     const inUse = (o: typeof overviewRaw) => o.series.map((p) => [p.time, p.connectionsInUse]);
@@ -90,8 +91,10 @@ async function assertRollupsReadAsRawRows(db: Parameters<typeof overview>[0]): P
     for (const [i, t] of rolled.entries()) {
       assert.ok(close(t.overhead, raw[i].overhead) && close(t.perConnection, raw[i].perConnection), `${name} ${t.model} ${t.transport}: ${JSON.stringify([t, raw[i]])}`);
     }
+    stillOpen += viewRaw.summary.reduce((total, s) => total + s.open, 0);
     assertSameConnectionsView(viewRolled, viewRaw, name);
   }
+  assert.ok(stillOpen > 0, 'connections still open');
 }
 
 describeEachDatabase('connection figures through the connection rollups', (database) => {
