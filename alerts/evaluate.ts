@@ -5,7 +5,8 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { HANDSHAKE_MS } from '../db/handshake';
+import { HANDSHAKE_INPUTS, HANDSHAKE_MS } from '../db/handshake';
+import { connectionsInUse } from '../db/queries/connections-in-use';
 import { bucketValue, histogramQuantiles } from '../db/histogram';
 import { filterConditions } from '../db/queries/filter';
 import { queryRows } from '../db/rows';
@@ -104,17 +105,20 @@ async function rollupValue(db: Db, rule: RuleDefinition, window: EvaluationWindo
   return latency.sum === null ? histogramMean(histogram) : ratio(sums[latency.sum], sums[latency.count]);
 }
 
-/** Handshake time (see HANDSHAKE_MS) per response the connections carried. */
+/**
+ * Handshake time (see HANDSHAKE_MS) per response, over the connections in use during the
+ * window that carried one, as the Compare view reads it: a persistent WebSocket opened an
+ * hour ago counts with every response it has carried (from its latest report while open),
+ * so a socket opened a minute ago with three responses does not stand for the transport.
+ * `max` is the dearest connection's own figure.
+ */
 async function connectionOverhead(db: Db, rule: RuleDefinition, window: EvaluationWindow): Promise<number | null> {
-  const overhead = HANDSHAKE_MS;
-  const value =
-    rule.statistic === 'max'
-      ? sql`max(${overhead} / greatest(coalesce(responses, 0), 1))`
-      : sql`sum(${overhead}) / nullif(sum(coalesce(responses, 0)), 0)`;
+  const value = rule.statistic === 'max' ? sql`max(handshake_ms / responses)` : sql`sum(handshake_ms) / sum(responses)`;
+  const inUse = connectionsInUse({ ...window, ...rule.filters }, ['service', 'transport'], sql`${HANDSHAKE_INPUTS}, responses`);
   const [row] = await queryRows<{ value: number | null }>(
     db,
-    sql`select (${value})::float8 as value from connections
-        where ${filterConditions({ ...window, ...rule.filters }, sql`opened_at`, ['service', 'transport'])}`,
+    sql`select (${value})::float8 as value
+        from (select ${HANDSHAKE_MS} as handshake_ms, responses from (${inUse}) c where responses > 0) carrying`,
   );
   return numberOrNull(row?.value);
 }

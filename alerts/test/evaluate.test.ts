@@ -36,7 +36,17 @@ describeEachDatabase('alert rule values', (database) => {
         ...responsesAt(recent, 50, { ttftMs: 5000, transport: 'sse' }),
         ...responsesAt(new Date(now.getTime() - 3600_000), 50, { ttftMs: 5000 }),
       ],
-      [connectionAt(recent, { responses: 10 }), connectionAt(recent, { responses: 0, dnsMs: 100 }), connectionAt(recent, { transport: 'sse', tlsMs: 999 })],
+      [
+        // Handshakes of 100 and 195 ms, carrying 10 and 1 responses.
+        connectionAt(recent, { responses: 10 }),
+        connectionAt(recent, { responses: 1, dnsMs: 100 }),
+        // Carried nothing, another transport: left out.
+        connectionAt(recent, { responses: 0, dnsMs: 500 }),
+        connectionAt(recent, { transport: 'sse', tlsMs: 999 }),
+        // Opened two hours ago: still open (its latest report) counts, with all it carried; closed an hour ago does not.
+        connectionAt(new Date(now.getTime() - 2 * 3600_000), { responses: 89 }),
+        connectionAt(new Date(now.getTime() - 2 * 3600_000), { responses: 5, tlsMs: 999, closedAt: new Date(now.getTime() - 3600_000) }),
+      ],
     );
     const value = (input: Partial<RuleInput>) => computeRuleValue(store.db, definition({ window: '5m', ...input }), now);
     const windowSeconds = evaluationWindow(300, now).seconds;
@@ -53,8 +63,8 @@ describeEachDatabase('alert rule values', (database) => {
     assert.equal(await value({ metric: 'tokens_per_second', statistic: 'rate', threshold: 1 }), (100 * 50) / windowSeconds);
     // Each response streams 50 tokens between its first output at ttft and its end.
     close((await value({ metric: 'tokens_per_second', statistic: 'avg', threshold: 1 }))!, (100 * 50) / (90 * 0.5 + 10 * 0.6), 1e-9);
-    // Two websocket connections, 100 + 195 ms of handshakes, 10 responses carried between them.
-    assert.equal(await value({ metric: 'connection_overhead', statistic: 'avg', threshold: 1 }), 29.5);
+    // The WebSocket connections in use that carried a response: 100 + 195 + 100 ms of handshakes, 10 + 1 + 89 responses.
+    close(await value({ metric: 'connection_overhead', statistic: 'avg', threshold: 1 }), 395 / 100, 1e-9);
     assert.equal(await value({ metric: 'connection_overhead', statistic: 'max', threshold: 1 }), 195);
   });
 

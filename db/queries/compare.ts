@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
-import { HANDSHAKE_MS } from '../handshake';
+import { HANDSHAKE_INPUTS, HANDSHAKE_MS } from '../handshake';
 import { queryRows } from '../rows';
 import { aggregateResponses, type Aggregate } from './aggregate';
 import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
@@ -92,7 +92,7 @@ interface Handshakes extends Record<string, unknown> {
 }
 
 /** The columns HANDSHAKE_MS reads, with the transport and the responses carried. */
-const HANDSHAKE_INPUTS = sql`transport, dns_ms, tcp_ms, tls_ms, connect_ms, upgrade_ms, responses`;
+const HANDSHAKE_AND_RESPONSES = sql`transport, ${HANDSHAKE_INPUTS}, responses`;
 
 /**
  * Per transport: handshake time of the connections in use during the range
@@ -104,11 +104,11 @@ async function handshakes(db: Db, filter: DashboardFilter, source: PercentileSou
   const carrying = sql`where responses > 0`;
   const inUse = source === 'raw'
     ? sql`select transport, 1 as carrying, ${HANDSHAKE_MS} as handshake_ms, responses
-          from (${connectionsInUse(filter, ['service'], HANDSHAKE_INPUTS)}) c ${carrying}`
+          from (${connectionsInUse(filter, ['service'], HANDSHAKE_AND_RESPONSES)}) c ${carrying}`
     : sql`select transport, carrying, handshake_ms, responses from (${inUseFromRollups(filter, { hours: true })}) c
           union all
           select coalesce(transport, ''), 1, ${HANDSHAKE_MS}, responses
-          from (${reportedOpen(filter, ['service'], HANDSHAKE_INPUTS)}) c ${carrying}`;
+          from (${reportedOpen(filter, ['service'], HANDSHAKE_AND_RESPONSES)}) c ${carrying}`;
   return queryRows<Handshakes>(
     db,
     sql`select coalesce(transport, '') as transport,
