@@ -2,8 +2,8 @@
  * Connections reported open whose reports stopped. The instrumentation reports a connection
  * every 30 s (by default) while it lives and once more when it closes; a process that dies
  * sends no closing span, and its connections would count as in use for ever. The
- * maintenance job closes those not heard from for OPEN_CONNECTION_LEASE_MS at the time
- * their last report was stored and marks them `expired`; their rollups change as a
+ * collector's maintenance (every minute, db/partitions.ts) closes those not heard from for
+ * OPEN_CONNECTION_LEASE_MS at the time their last report was stored and marks them `expired`; their rollups change as a
  * closing span's would. A closing span that arrives after all replaces the row
  * (db/ingest.ts).
  */

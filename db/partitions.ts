@@ -130,6 +130,8 @@ export interface MaintenanceOptions {
   store: Store;
   /** How often to run; the first run starts at once. */
   intervalMs?: number;
+  /** How often, between runs, connections whose open reports stopped are closed (db/open-connections.ts). */
+  expiryIntervalMs?: number;
   /** Days of partitions kept ready ahead of today. */
   aheadDays?: number;
   /** Retention applied after each run; false keeps everything. Default: from the environment. */
@@ -147,6 +149,8 @@ export interface PartitionMaintenance {
 }
 
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 15 * 60_000;
+/** A dead process's sockets count as in use for at most the lease plus this. */
+export const DEFAULT_EXPIRY_INTERVAL_MS = 60_000;
 
 /**
  * One maintenance pass: partitions from yesterday to `aheadDays` ahead, partitions for any
@@ -169,24 +173,32 @@ export async function maintainPartitions(
 
 /** Runs maintainPartitions now and every `intervalMs` until stopped. */
 export function startPartitionMaintenance(options: MaintenanceOptions): PartitionMaintenance {
-  const { store, intervalMs = DEFAULT_MAINTENANCE_INTERVAL_MS, onError = (error) => console.error('partition maintenance failed:', error) } = options;
+  const {
+    store,
+    intervalMs = DEFAULT_MAINTENANCE_INTERVAL_MS,
+    expiryIntervalMs = DEFAULT_EXPIRY_INTERVAL_MS,
+    onError = (error) => console.error('partition maintenance failed:', error),
+  } = options;
   // Read once, here: a malformed setting fails the process at start, not every run.
   const retention = options.retention ?? retentionFromEnv();
   let running: Promise<void> = Promise.resolve();
-  const run = () => {
-    running = running
-      .then(() => maintainPartitions(store, { aheadDays: options.aheadDays, retention, now: options.now?.() }))
-      .catch(onError);
+  // Runs and expiries queue behind one another: one transaction of maintenance at a time.
+  const queue = (step: () => Promise<unknown>) => {
+    running = running.then(step).then(() => undefined, onError);
     return running;
   };
-  const ready = run();
-  const timer = setInterval(run, intervalMs);
+  const maintain = () => maintainPartitions(store, { aheadDays: options.aheadDays, retention, now: options.now?.() });
+  const ready = queue(maintain);
+  const timers = [
+    setInterval(() => queue(maintain), intervalMs),
+    setInterval(() => queue(() => expireOpenConnections(store, { now: options.now?.() })), expiryIntervalMs),
+  ];
   // Maintenance alone must not keep a process alive that is otherwise done.
-  timer.unref();
+  for (const timer of timers) timer.unref();
   return {
     ready,
     async stop() {
-      clearInterval(timer);
+      for (const timer of timers) clearInterval(timer);
       await running;
     },
   };

@@ -5,6 +5,7 @@ import type { Store } from '../client';
 import { CONNECTION_SUMMED, computeConnectionRollups } from '../connection-rollups';
 import { EXPIRED_STATUS, writeBatch, type ConnectionReport } from '../ingest';
 import { expireOpenConnections, OPEN_CONNECTION_LEASE_MS } from '../open-connections';
+import { startPartitionMaintenance } from '../partitions';
 import { queryRows } from '../rows';
 import { connections } from '../schema';
 import { MINUTE_MS } from '../time-buckets';
@@ -109,6 +110,25 @@ describeEachDatabase('connections reported while open', (database) => {
     const rows = await rowsOf(store, 'ws-b');
     assert.deepEqual(rows.map((r) => [r.status, r.responses]), [['ok', 9]]);
     await assertRollupsMatchRows(store, 'closed after expiry');
+  });
+
+  test('the maintenance job closes silent connections between its runs, not only at them', async () => {
+    const { store } = database();
+    await writeBatch(store, { responses: [], connections: [report('ws-e', 1, null)] });
+    const maintenance = startPartitionMaintenance({ store, intervalMs: 3_600_000, expiryIntervalMs: 20, retention: false });
+    try {
+      await maintenance.ready;
+      assert.equal((await rowsOf(store, 'ws-e'))[0].closedAt, null, 'reported within the lease: still open');
+      // Its reports stopped ten minutes ago.
+      await store.db.execute(sql`update connections set ingested_at = now() - interval '10 minutes' where connection_id = 'ws-e'`);
+      for (const deadline = Date.now() + 5_000; (await rowsOf(store, 'ws-e'))[0].status !== EXPIRED_STATUS; ) {
+        assert.ok(Date.now() < deadline, 'not expired before the next maintenance run');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await maintenance.stop();
+    }
+    await assertRollupsMatchRows(store, 'expired between runs');
   });
 
   test('an open report stored beside its closing span is dropped by the maintenance pass', async () => {
