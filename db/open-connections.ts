@@ -3,9 +3,9 @@
  * every 30 s (by default) while it lives and once more when it closes; a process that dies
  * sends no closing span, and its connections would count as in use for ever. The
  * collector's maintenance (every minute, db/partitions.ts) closes those not heard from for
- * OPEN_CONNECTION_LEASE_MS at the time their last report was stored and marks them `expired`; their rollups change as a
- * closing span's would. A closing span that arrives after all replaces the row
- * (db/ingest.ts).
+ * OPEN_CONNECTION_LEASE_MS at the time their last report was stored and marks them
+ * `expired`; their rollups change as a closing span's would. A closing span that arrives
+ * after all replaces the row (db/ingest.ts).
  */
 import { and, isNull, lt, sql } from 'drizzle-orm';
 import type { Db, Store } from './client';
@@ -29,17 +29,14 @@ export async function expireOpenConnections(store: Store, { now = new Date(), le
       .where(sql`${connections.closedAt} is null and exists (select 1 from connections c
         where c.connection_id = ${connections.connectionId} and c.opened_at = ${connections.openedAt} and c.closed_at is not null)`)
       .returning();
-    const stale = and(isNull(connections.closedAt), lt(connections.ingestedAt, new Date(now.getTime() - leaseMs)));
-    // Locked first, so a collector storing a closing span meanwhile waits or is waited for.
-    const open = await db.select().from(connections).where(stale).for('update');
-    const expired = open.length === 0 ? [] : await db
+    const expired = await db
       .update(connections)
       .set({ closedAt: sql`greatest(${connections.openedAt}, ${connections.ingestedAt})`, status: EXPIRED_STATUS })
-      .where(stale)
+      .where(and(isNull(connections.closedAt), lt(connections.ingestedAt, new Date(now.getTime() - leaseMs))))
       .returning();
-    const closedNow = new Set(expired.map((row) => `${row.traceId}:${row.spanId}`));
-    const before = open.filter((row) => closedNow.has(`${row.traceId}:${row.spanId}`));
-    await mergeConnectionRollups(db, connectionRollupChange(expired, [...before, ...superseded]));
+    // Before the update each row was the same but open, which is what its rollups counted.
+    const wasOpen = expired.map((row) => ({ ...row, closedAt: null }));
+    await mergeConnectionRollups(db, connectionRollupChange(expired, [...wasOpen, ...superseded]));
     return expired.length;
   });
 }
