@@ -54,7 +54,7 @@ export const anthropicMessagesParser: ProtocolParser = {
     }
   },
 
-  parseRequest: (body, withInput) => requestBody(body, withInput),
+  parseRequest: requestBody,
 
   outputText(data: string): string | undefined {
     const delta = asRecord(parseObject(data)?.delta);

@@ -62,7 +62,7 @@ export const chatCompletionsParser: ProtocolParser = {
     };
   },
 
-  parseRequest: (body, withInput) => requestBody(body, withInput),
+  parseRequest: requestBody,
 
   outputText(data: string): string | undefined {
     const choice = asRecord((parseObject(data)?.choices as unknown[] | undefined)?.[0]);
