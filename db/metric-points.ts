@@ -6,17 +6,24 @@
  * - a cumulative point is measured against its series' last merged point in metric_series,
  *   whose row the transaction holds locked until it commits.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
 import { queryRows } from './rows';
+
+/**
+ * `keys` as rows of one text column, each once and sorted: rows claimed, created and locked
+ * in key order, as every transaction does, never leave two waiting on each other in a cycle.
+ */
+function inKeyOrder(keys: readonly string[]): SQL {
+  return sql`select jsonb_array_elements_text(${JSON.stringify([...new Set(keys)].sort())}::jsonb)`;
+}
 
 /** Claims `keys`; returns those no transaction claimed before (a key repeated in `keys` once). */
 export async function claimMetricPoints(db: Db, keys: readonly string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  // In key order, as every claim is: two transactions then never wait on each other in a cycle.
   const claimed = await queryRows<{ point_key: string }>(
     db,
-    sql`insert into merged_metric_points (point_key) select jsonb_array_elements_text(${JSON.stringify([...keys].sort())}::jsonb) on conflict do nothing returning point_key`,
+    sql`insert into merged_metric_points (point_key) ${inKeyOrder(keys)} on conflict do nothing returning point_key`,
   );
   return new Set(claimed.map((row) => row.point_key));
 }
@@ -27,12 +34,11 @@ export async function claimMetricPoints(db: Db, keys: readonly string[]): Promis
  */
 export async function lockMetricSeries(db: Db, keys: readonly string[]): Promise<Map<string, unknown>> {
   if (keys.length === 0) return new Map();
-  const sorted = JSON.stringify([...new Set(keys)].sort());
-  // Created and locked in key order, so that two transactions never wait on each other in a cycle.
-  await db.execute(sql`insert into metric_series (series_key) select jsonb_array_elements_text(${sorted}::jsonb) on conflict do nothing`);
+  const ordered = inKeyOrder(keys);
+  await db.execute(sql`insert into metric_series (series_key) ${ordered} on conflict do nothing`);
   const rows = await queryRows<{ series_key: string; last_point: unknown }>(
     db,
-    sql`select series_key, last_point from metric_series where series_key in (select jsonb_array_elements_text(${sorted}::jsonb)) order by series_key for update`,
+    sql`select series_key, last_point from metric_series where series_key in (${ordered}) order by series_key for update`,
   );
   return new Map(rows.map((row) => [row.series_key, row.last_point]));
 }
