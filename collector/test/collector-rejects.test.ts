@@ -11,8 +11,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { ATTR_KIND, GEN_AI, KIND, RESPONSE } from '@streamscope/instrumentation/contract';
 import { openStore, type Store } from '../../db/client';
-import { migrateStore } from '../../db/migrate';
-import { describeEachDatabase, type TestDatabase } from '../../test/support/databases';
+import { describeEachDatabase, openTestDatabase, type TestDatabase } from '../../test/support/databases';
 import { startCollector } from '../index';
 import { RETRY_AFTER_SECONDS } from '../server';
 import { MAX_ATTRIBUTE_DEPTH } from '../otlp/decode';
@@ -249,8 +248,7 @@ async function unavailableStore(database: TestDatabase): Promise<Store> {
     url.pathname = '/streamscope_no_such_database';
     return openStore({ databaseUrl: url.toString(), maxConnections: 1 });
   }
-  const store = await openStore({ dataDir: 'memory://' });
-  await migrateStore(store);
-  await store.close();
+  const { store, close } = await openTestDatabase('pglite');
+  await close();
   return store;
 }

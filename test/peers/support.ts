@@ -140,7 +140,9 @@ export function assertCompletedRow({ row, id, schedule }: CompletedStream): void
   assert.equal(row.model, MODEL);
   assert.equal(row.operation, 'chat');
   assert.equal(row.status, 'ok');
-  // The span covers the call to the last chunk read: at least the injected schedule, plus loopback and scheduling.
+  // The span covers the call to the last chunk read: at least the injected schedule, plus
+  // loopback and scheduling, which a busy machine stretches by a second or more. The upper
+  // bound only catches a unit mistake (seconds or microseconds read as ms), off a thousandfold.
   const injected = scheduledDurationMs(schedule);
-  assert.ok(row.durationMs >= injected - 2 && row.durationMs < injected + 500, `${row.durationMs} ms for ${injected} ms injected`);
+  assert.ok(row.durationMs >= injected - 2 && row.durationMs < injected * 100, `${row.durationMs} ms for ${injected} ms injected`);
 }

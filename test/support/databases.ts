@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import postgres from 'postgres';
-import { openStore, type Store } from '../../db/client';
+import { openStore, pgliteStore, type Store } from '../../db/client';
 import { migrateStore } from '../../db/migrate';
+import { openMigratedPglite } from './pglite-template';
 
 /** Server used to create the per-run database. Override with STREAMSCOPE_TEST_POSTGRES_URL. */
 export const ADMIN_URL = process.env.STREAMSCOPE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -46,8 +47,7 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
 
 export async function openTestDatabase(kind: DatabaseKind): Promise<TestDatabase & { close(): Promise<void> }> {
   if (kind === 'pglite') {
-    const store = await openStore({ dataDir: 'memory://' });
-    await migrateStore(store);
+    const store = pgliteStore(await openMigratedPglite(), 'memory://');
     return { kind, store, close: () => store.close() };
   }
   const database = await createPostgresDatabase();

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createPostgresDatabase, type DatabaseKind } from '../../support/databases';
+import { openMigratedPglite } from '../../support/pglite-template';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -25,7 +26,10 @@ export async function createCollectorDatabase(kind: DatabaseKind): Promise<Colle
     return { kind, url: database.url, drop: () => database.drop() };
   }
   const parent = await mkdtemp(path.join(os.tmpdir(), 'streamscope-pglite-'));
-  return { kind, dataDir: path.join(parent, 'pglite'), drop: () => rm(parent, { recursive: true, force: true }) };
+  const dataDir = path.join(parent, 'pglite');
+  // Made and migrated here, from the suite's dump, rather than by initdb in the collector.
+  await (await openMigratedPglite(dataDir)).close();
+  return { kind, dataDir, drop: () => rm(parent, { recursive: true, force: true }) };
 }
 
 /** A port nothing listens on right now. */
