@@ -10,7 +10,7 @@ import { HANDSHAKE_INPUTS, HANDSHAKE_MS } from '../handshake';
 import { queryRows } from '../rows';
 import { aggregateResponses, type Aggregate } from './aggregate';
 import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
-import { percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { coveredSpan, percentileSource, ratePerSecond, type DashboardFilter, type PercentileSource, type TimeSpan } from './filter';
 
 export type ComparedMetric =
   | 'ttftP50'
@@ -124,7 +124,7 @@ function ratio(numerator: number, denominator: number): number | null {
   return denominator > 0 ? numerator / denominator : null;
 }
 
-function metricValues(aggregate: Aggregate, handshake: Handshakes | undefined, seconds: number): MetricValues {
+function metricValues(aggregate: Aggregate, handshake: Handshakes | undefined, span: TimeSpan): MetricValues {
   // Each connection carries one response that was not reused: its first.
   const { connectionResponses, reusedResponses } = aggregate;
   return {
@@ -136,7 +136,7 @@ function metricValues(aggregate: Aggregate, handshake: Handshakes | undefined, s
     durationP50: aggregate.duration.p50,
     durationP90: aggregate.duration.p90,
     durationP99: aggregate.duration.p99,
-    responsesPerSecond: aggregate.responses / seconds,
+    responsesPerSecond: ratePerSecond(aggregate.responses, span),
     streamTokensPerSecond: ratio(aggregate.generationTokens, aggregate.generationSeconds),
     connectionOverheadMs: handshake ? ratio(Number(handshake.handshake_ms), Number(handshake.responses)) : null,
     bytesPerResponse: ratio(aggregate.bytes, aggregate.responses),
@@ -171,20 +171,20 @@ function transportRank(transport: string): number {
 }
 
 /** The transport filter is ignored: comparing transports is the point of this view. */
-export async function compareTransports(db: Db, filter: DashboardFilter, source: PercentileSource = percentileSource(filter)): Promise<Comparison> {
+export async function compareTransports(db: Db, filter: DashboardFilter, source: PercentileSource = percentileSource(filter), now = Date.now()): Promise<Comparison> {
   const all = { ...filter, transport: undefined };
   const [aggregates, transportHandshakes] = await Promise.all([
     aggregateResponses(db, all, { by: ['model', 'transport'], source }),
     handshakes(db, all, source),
   ]);
-  const seconds = rangeSeconds(filter);
+  const span = coveredSpan(filter, source, now);
   const byModel = new Map<string, TransportColumn[]>();
   for (const aggregate of aggregates) {
     const model = aggregate.model ?? '';
     const transport = aggregate.transport ?? '';
     const stats = transportHandshakes.find((h) => h.transport === transport);
     const columns = byModel.get(model) ?? [];
-    columns.push({ transport, responses: aggregate.responses, values: metricValues(aggregate, stats, seconds) });
+    columns.push({ transport, responses: aggregate.responses, values: metricValues(aggregate, stats, span) });
     byModel.set(model, columns);
   }
   const models = [...byModel].map(([model, transports]): ModelComparison => {

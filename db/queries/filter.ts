@@ -4,6 +4,7 @@
  * names, so the same filter applies to a table, a subquery over it, or the rollups.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { MINUTE_MS, minuteStart } from '../time-buckets';
 
 export interface DashboardFilter {
   from: Date;
@@ -29,6 +30,33 @@ export function percentileSource(filter: DashboardFilter): PercentileSource {
 
 export function rangeSeconds(filter: DashboardFilter): number {
   return Math.max(1, (filter.to.getTime() - filter.from.getTime()) / 1000);
+}
+
+/** [start, end), epoch ms. */
+export interface TimeSpan {
+  start: number;
+  end: number;
+}
+
+/**
+ * The time whose responses a range's figures count, which rates divide by: the range itself
+ * from raw rows; from the rollups, the whole minutes it touches (its first and last minute
+ * are read whole). Either ends at `now` at the latest, since no response has started later:
+ * a live range's last step has run only until now, and a rate over the whole step would
+ * chart as a drop at the right edge.
+ */
+export function coveredSpan(filter: DashboardFilter, source: PercentileSource, now = Date.now()): TimeSpan {
+  const from = filter.from.getTime();
+  const to = filter.to.getTime();
+  const start = source === 'raw' ? from : minuteStart(from);
+  const end = source === 'raw' ? to : minuteStart(to - 1) + MINUTE_MS;
+  return { start, end: Math.max(start, Math.min(end, now)) };
+}
+
+/** Events per second over the part of [start, end) that `span` covers; 0 where it covers none. */
+export function ratePerSecond(count: number, span: TimeSpan, start = span.start, end = span.end): number {
+  const covered = Math.min(end, span.end) - Math.max(start, span.start);
+  return covered > 0 ? (count * 1000) / covered : 0;
 }
 
 type Dimension = 'service' | 'model' | 'transport';

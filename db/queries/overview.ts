@@ -8,7 +8,7 @@ import { queryRows } from '../rows';
 import { bucketStart, HOUR_MS } from '../time-buckets';
 import { aggregateGroupings, NO_PERCENTILES, type Aggregate, type Percentiles } from './aggregate';
 import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
-import { filterConditions, percentileSource, rangeSeconds, type DashboardFilter, type PercentileSource } from './filter';
+import { coveredSpan, filterConditions, percentileSource, rangeSeconds, ratePerSecond, type DashboardFilter, type PercentileSource, type TimeSpan } from './filter';
 import { stepStart } from './group-keys';
 
 export interface OverviewPoint {
@@ -164,12 +164,11 @@ async function connectionsPerStep(db: Db, filter: DashboardFilter, stepSeconds: 
   return counts;
 }
 
-function tilesFrom(total: Aggregate | undefined, filter: DashboardFilter, connectionsInUse: number): OverviewTiles {
-  const seconds = rangeSeconds(filter);
+function tilesFrom(total: Aggregate | undefined, span: TimeSpan, connectionsInUse: number): OverviewTiles {
   return {
     responses: total?.responses ?? 0,
-    responsesPerSecond: (total?.responses ?? 0) / seconds,
-    tokensPerSecond: (total?.outputTokens ?? 0) / seconds,
+    responsesPerSecond: ratePerSecond(total?.responses ?? 0, span),
+    tokensPerSecond: ratePerSecond(total?.outputTokens ?? 0, span),
     streamTokensPerSecond: total && total.generationSeconds > 0 ? total.generationTokens / total.generationSeconds : null,
     errorRate: total && total.responses > 0 ? total.errors / total.responses : null,
     ttft: total?.ttft ?? NO_PERCENTILES,
@@ -179,9 +178,10 @@ function tilesFrom(total: Aggregate | undefined, filter: DashboardFilter, connec
   };
 }
 
-export async function overview(db: Db, filter: DashboardFilter, source: PercentileSource = percentileSource(filter)): Promise<Overview> {
+export async function overview(db: Db, filter: DashboardFilter, source: PercentileSource = percentileSource(filter), now = Date.now()): Promise<Overview> {
   const stepSeconds = stepFor(filter);
   const stepMs = stepSeconds * 1000;
+  const span = coveredSpan(filter, source, now);
   const firstStep = bucketStart(filter.from.getTime(), stepMs);
   const [[steps, [total]], connections] = await Promise.all([
     aggregateGroupings(db, filter, [['time'], []], { stepSeconds, source }),
@@ -194,8 +194,8 @@ export async function overview(db: Db, filter: DashboardFilter, source: Percenti
     const step = byTime.get(time);
     series.push({
       time,
-      responsesPerSecond: (step?.responses ?? 0) / stepSeconds,
-      tokensPerSecond: (step?.outputTokens ?? 0) / stepSeconds,
+      responsesPerSecond: ratePerSecond(step?.responses ?? 0, span, time, time + stepMs),
+      tokensPerSecond: ratePerSecond(step?.outputTokens ?? 0, span, time, time + stepMs),
       errorRate: step && step.responses > 0 ? step.errors / step.responses : null,
       ttft: step?.ttft ?? NO_PERCENTILES,
       itl: step?.itl ?? NO_PERCENTILES,
@@ -204,5 +204,5 @@ export async function overview(db: Db, filter: DashboardFilter, source: Percenti
     });
   }
   const last = series[series.length - 1];
-  return { source, stepSeconds, tiles: tilesFrom(total, filter, last?.connectionsInUse ?? 0), series };
+  return { source, stepSeconds, tiles: tilesFrom(total, span, last?.connectionsInUse ?? 0), series };
 }

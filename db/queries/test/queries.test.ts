@@ -107,6 +107,32 @@ describeEachDatabase('dashboard queries', (database) => {
     assert.equal(tiles.connectionsInUse, WS_CONNECTIONS + 20);
   });
 
+  test('a live range charts its last, unfinished step at the rate of the time it has run, not as a drop', async () => {
+    const { store } = database();
+    // Another day, so the seeded range keeps its figures: one response a second, up to now,
+    // half a minute into the range's last step.
+    const minute = BASE + 3 * 24 * 3600_000;
+    const now = minute + 30_000;
+    const steady = Array.from({ length: 210 }, (_, i) => ({ ...syntheticResponse(i, new Date(minute - 180_000 + i * 1000), 3), service: 'steady' }));
+    await writeBatch(store, { responses: steady, connections: [] });
+    const live: DashboardFilter = { from: new Date(minute - 300_000), to: new Date(now), service: 'steady' };
+    for (const source of ['raw', 'rollups'] as const) {
+      const { series, tiles } = await overview(store.db, live, source, now);
+      const last = series.at(-1)!;
+      assert.equal(last.time, minute, source);
+      assert.deepEqual(series.slice(-4).map((p) => p.responsesPerSecond), [1, 1, 1, 1], source);
+      assert.equal(last.tokensPerSecond, steady.slice(-30).reduce((sum, r) => sum + (r.outputTokens ?? 0), 0) / 30, source);
+      assert.equal(tiles.responsesPerSecond, 210 / 330, source);
+    }
+    // A range that ended in the past, a quarter into a full minute, reads that minute whole
+    // from the rollups: the rate is over the whole minute, from raw rows over its quarter.
+    const past: DashboardFilter = { from: new Date(minute - 300_000), to: new Date(minute - 45_000), service: 'steady' };
+    for (const source of ['raw', 'rollups'] as const) {
+      const { series } = await overview(store.db, past, source, now + 3600_000);
+      assert.equal(series.at(-1)!.responsesPerSecond, 1, source);
+    }
+  });
+
   test('a connection reported still open counts as in use however long ago it opened', async () => {
     const { store } = database();
     const opened = new Date(BASE - MAX_CONNECTION_LIFETIME_MS - 3 * 24 * 3600_000);
