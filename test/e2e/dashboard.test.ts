@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import next from 'next';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { openStore, sharedStore } from '../../db/client';
 import { RELATIVE_ACCURACY } from '../../db/histogram';
 import { writeBatch } from '../../db/ingest';
@@ -277,8 +277,21 @@ test('an ingest API key is created from the dashboard, shown once, and revoked',
   const table = page.getByTestId('keys-table');
   await table.filter({ hasText: 'checkout-service' }).waitFor();
   assert.ok(!((await table.textContent()) ?? '').includes(key), 'the list shows a prefix, never the key');
-  await table.getByRole('row', { name: /checkout-service/ }).getByRole('button', { name: 'Revoke' }).click();
-  await table.getByRole('row', { name: /checkout-service/ }).filter({ hasText: /revoked/i }).waitFor();
+  const row = table.getByRole('row', { name: /checkout-service/ });
+  // Revoking asks first; dismissed, nothing is sent and the key stays valid.
+  const posts: string[] = [];
+  const onRequest = (request: Request) => void (request.method() === 'POST' && posts.push(request.url()));
+  page.on('request', onRequest);
+  const dismissed = new Promise<string>((resolve) => page.once('dialog', (dialog) => void dialog.dismiss().then(() => resolve(dialog.message()))));
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  assert.match(await dismissed, /Revoke the key "checkout-service"\?/);
+  await page.reload();
+  page.off('request', onRequest);
+  assert.deepEqual(posts, []);
+  assert.equal(await table.getByRole('row', { name: /checkout-service/ }).filter({ hasText: /revoked/i }).count(), 0);
+  page.once('dialog', (dialog) => void dialog.accept());
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.filter({ hasText: /revoked/i }).waitFor();
 });
 
 test('signing out ends the session', async () => {

@@ -1,7 +1,7 @@
 import { sharedStore } from '@/db/client';
 import { listApiKeys, type ApiKeyInfo } from '@/lib/api-keys';
-import { revokeKeyAction } from './actions';
 import { CreateKeyForm } from './create-key-form';
+import { RevokeKeyButton } from './revoke-key-button';
 
 export const dynamic = 'force-dynamic';
 
@@ -33,10 +33,7 @@ function KeysTable({ keys }: { keys: ApiKeyInfo[] }) {
                 {key.revokedAt ? (
                   `revoked ${when(key.revokedAt)}`
                 ) : (
-                  <form action={revokeKeyAction}>
-                    <input type="hidden" name="id" value={key.id} />
-                    <button type="submit">Revoke</button>
-                  </form>
+                  <RevokeKeyButton id={key.id} name={key.name} />
                 )}
               </td>
             </tr>

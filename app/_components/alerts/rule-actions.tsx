@@ -61,7 +61,7 @@ export function RuleActions({ id, name }: { id: number; name: string }) {
       <button type="button" onClick={sendTest} disabled={busy !== null}>
         {busy === 'test' ? 'Sending…' : 'Send test notification'}
       </button>
-      <button type="button" className={styles.danger} onClick={remove} disabled={busy !== null}>
+      <button type="button" className="danger" onClick={remove} disabled={busy !== null}>
         {busy === 'delete' ? 'Deleting…' : 'Delete rule'}
       </button>
       {result ? <ResultList result={result} /> : null}
