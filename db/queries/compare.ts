@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { HANDSHAKE_INPUTS, HANDSHAKE_MS } from '../handshake';
+import { RELATIVE_ACCURACY } from '../histogram';
 import { queryRows } from '../rows';
 import { aggregateResponses, type Aggregate } from './aggregate';
 import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
@@ -63,10 +64,21 @@ export interface TransportColumn {
   values: MetricValues;
 }
 
+/**
+ * Differences up to this many percent are called level, neither better nor worse: a
+ * percentile from the rollups is its histogram bucket's value, within RELATIVE_ACCURACY of
+ * exact, and two in adjacent buckets are (1 + a) / (1 − a) apart, 2.02 %, with no
+ * difference in the traffic needed.
+ */
+export const LEVEL_PERCENT = ((1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY) - 1) * 100;
+/** Adjacent buckets' values are LEVEL_PERCENT apart up to rounding. */
+const LEVEL_ROUNDING = 1e-9;
+
 export interface Difference {
   metric: ComparedMetric;
   /** (candidate − baseline) / baseline × 100; null when either side is missing or the baseline is 0. */
   percent: number | null;
+  /** Whether the candidate is the better; null when level (within LEVEL_PERCENT) or not comparable. */
   improved: boolean | null;
 }
 
@@ -155,10 +167,16 @@ export function percentDifference(candidate: number | null, baseline: number | n
   return ((candidate - baseline) / baseline) * 100;
 }
 
+/** Whether a difference of `percent` makes the candidate the better; null when level or not comparable. */
+export function improvement(percent: number | null, better: 'lower' | 'higher'): boolean | null {
+  if (percent === null || Math.abs(percent) <= LEVEL_PERCENT + LEVEL_ROUNDING) return null;
+  return (percent < 0) === (better === 'lower');
+}
+
 function differences(candidate: TransportColumn, baseline: TransportColumn): Difference[] {
   return COMPARED_METRICS.map(({ key, better }) => {
     const percent = percentDifference(candidate.values[key], baseline.values[key]);
-    return { metric: key, percent, improved: percent === null || percent === 0 ? null : (percent < 0) === (better === 'lower') };
+    return { metric: key, percent, improved: improvement(percent, better) };
   });
 }
 

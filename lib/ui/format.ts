@@ -67,13 +67,15 @@ export function outcomeClass(row: { status: string; outcome: string | null }): '
 }
 
 /**
- * "WebSocket TTFT p50 is 38 % lower than SSE". Rounds to whole percent, and calls
- * differences under half a percent "the same".
+ * "WebSocket TTFT p50 is 38 % lower than SSE". Rounds to whole percent, calls differences
+ * under half a percent "the same", and those up to `levelPercent` "about the same".
  */
-export function differenceSentence(candidate: string, baseline: string, label: string, percent: number | null): string {
+export function differenceSentence(candidate: string, baseline: string, label: string, percent: number | null, levelPercent = 0): string {
   const subject = `${transportName(candidate)} ${label}`;
   if (percent === null) return `${subject} cannot be compared with ${transportName(baseline)} (no data on one side).`;
   const rounded = Math.round(Math.abs(percent));
   if (rounded === 0) return `${subject} is the same as ${transportName(baseline)}.`;
-  return `${subject} is ${rounded} % ${percent < 0 ? 'lower' : 'higher'} than ${transportName(baseline)}.`;
+  const direction = `${rounded} % ${percent < 0 ? 'lower' : 'higher'}`;
+  if (Math.abs(percent) <= levelPercent) return `${subject} is about the same as ${transportName(baseline)} (${direction}).`;
+  return `${subject} is ${direction} than ${transportName(baseline)}.`;
 }

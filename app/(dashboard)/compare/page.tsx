@@ -1,4 +1,4 @@
-import { COMPARED_METRICS, compareTransports, type ComparedMetric, type ModelComparison } from '@/db/queries/compare';
+import { COMPARED_METRICS, compareTransports, LEVEL_PERCENT, type ComparedMetric, type ModelComparison } from '@/db/queries/compare';
 import { differenceSentence, formatValue, transportName } from '@/lib/ui/format';
 import type { SearchParams } from '@/lib/ui/view-params';
 import { EmptyState } from '../../_components/empty-state';
@@ -25,7 +25,7 @@ function Headline({ comparison }: { comparison: ModelComparison }) {
         const tone = difference.improved === null ? '' : difference.improved ? 'better' : 'worse';
         return (
           <li key={metric} className={tone}>
-            {differenceSentence(candidate, baseline, label, difference.percent)}
+            {differenceSentence(candidate, baseline, label, difference.percent, LEVEL_PERCENT)}
           </li>
         );
       })}
@@ -92,7 +92,7 @@ export default async function ComparePage({ searchParams }: { searchParams: Prom
     <>
       <ViewHeader
         title="Compare transports"
-        subtitle="WebSocket against HTTP/SSE on the same model. Connection overhead is each connection's handshake (DNS + TCP + TLS + upgrade) divided by the responses it carried."
+        subtitle={`WebSocket against HTTP/SSE on the same model. Connection overhead is each connection's handshake (DNS + TCP + TLS + upgrade) divided by the responses it carried. Differences of one histogram bucket (${LEVEL_PERCENT.toFixed(2)} %) or less count as level.`}
         dashboard={dashboard}
         dimensions={['service', 'model']}
       />

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { RELATIVE_ACCURACY } from '../../histogram';
+import { bucketKey, bucketValue, RELATIVE_ACCURACY } from '../../histogram';
 import { writeBatch } from '../../ingest';
 import { aggregateResponses, type Percentiles } from '../aggregate';
-import { compareTransports } from '../compare';
+import { compareTransports, improvement, LEVEL_PERCENT } from '../compare';
 import { connectionsView } from '../connections';
 import { MAX_CONNECTION_LIFETIME_MS } from '../connections-in-use';
 import { COUNT_LIMIT, exploreResponses } from '../explorer';
@@ -58,6 +58,14 @@ test('inter-token gaps are binned from the shortest to the longest, a stall alon
     [[10, 20, 5], [20, 30, 0], [30, 40, 0], [40, 50, 1]],
   );
   assert.deepEqual(binGaps([10, 10]), [{ fromMs: 10, toMs: 10, count: 2 }]);
+});
+
+test('a difference of one histogram bucket or less is level, neither better nor worse', () => {
+  // Two adjacent buckets' values, as the rollups report percentiles.
+  const oneBucket = (bucketValue(bucketKey(120) + 1) / bucketValue(bucketKey(120)) - 1) * 100;
+  assert.ok(Math.abs(oneBucket - LEVEL_PERCENT) < 1e-6, `${oneBucket} %`);
+  assert.deepEqual([improvement(oneBucket, 'lower'), improvement(-oneBucket, 'higher'), improvement(null, 'lower')], [null, null, null]);
+  assert.deepEqual([improvement(-2.1, 'lower'), improvement(-2.1, 'higher'), improvement(38, 'higher')], [true, false, true]);
 });
 
 describeEachDatabase('dashboard queries', (database) => {
