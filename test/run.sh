@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite, as CI runs it: typecheck and lint, the production build, then every test file.
+# The whole suite, as CI runs it: the production build, typecheck and lint, then every test file.
 # Files named *.node22.test.ts exercise Node >= 22 features (global WebSocket) and run on the
 # Node 22 binary installed from the npm registry (tools/node22, locked there). The
 # instrumentation's tests run again on Node 24 (tools/node24), the current LTS, whose fetch
@@ -9,13 +9,15 @@ cd "$(dirname "$0")/.."
 # Next.js telemetry would try to reach the internet; the test machines have none.
 export NEXT_TELEMETRY_DISABLED=1
 
-echo "== lint and typecheck"
-npm run --silent lint
-
+# The build first: it writes the route types (.next/types) that the typecheck then covers
+# with the rest of the repository (the build itself leaves types to it; next.config.mjs).
 if [ -d app ] && [ -n "$(find app -name 'page.tsx' -print -quit)" ]; then
   echo "== next build"
   npx next build
 fi
+
+echo "== lint and typecheck"
+npm run --silent lint
 
 mapfile -t node20 < <(find . -path ./node_modules -prune -o -name '*.test.ts' ! -name '*.node22.test.ts' -print | grep -v node_modules | sort)
 mapfile -t node22 < <(find . -path ./node_modules -prune -o -name '*.node22.test.ts' -print | grep -v node_modules | sort)
