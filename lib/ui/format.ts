@@ -79,3 +79,14 @@ export function differenceSentence(candidate: string, baseline: string, label: s
   if (Math.abs(percent) <= levelPercent) return `${subject} is about the same as ${transportName(baseline)} (${direction}).`;
   return `${subject} is ${direction} than ${transportName(baseline)}.`;
 }
+
+/**
+ * An attribute's value as the response page lists it. Fractions keep 12 significant digits:
+ * a sum of float milliseconds such as 132.92724900000003 shows as 132.927249, its noise past
+ * the 15th digit dropped, and nothing the measurement holds is lost.
+ */
+export function attributeText(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'number') return Number.isInteger(value) || !Number.isFinite(value) ? String(value) : String(Number(value.toPrecision(12)));
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}

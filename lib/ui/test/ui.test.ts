@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { differenceSentence, formatTick, formatValue, outcomeClass } from '../format';
+import { attributeText, differenceSentence, formatTick, formatValue, outcomeClass } from '../format';
 import { parseViewParams, RANGES, withParams } from '../view-params';
 
 test('figures carry their unit, and missing ones a dash', () => {
@@ -54,4 +54,16 @@ test('view params resolve ranges against now and fall back on bad input', () => 
 test('withParams replaces and removes params', () => {
   assert.equal(withParams({ range: '1h', page: '3' }, { page: undefined, sort: 'ttft' }), '?range=1h&sort=ttft');
   assert.equal(withParams(new URLSearchParams('a=1'), { a: '' }), '');
+});
+
+test('attribute values are listed without float noise, and otherwise as stored', () => {
+  assert.equal(attributeText(132.9272490000003), '132.927249');
+  assert.equal(attributeText(0.23423392400000012), '0.234233924');
+  assert.equal(attributeText(15.532766810810859), '15.5327668108');
+  assert.equal(attributeText(1.5e-9), '1.5e-9');
+  assert.equal(attributeText(10366), '10366');
+  assert.equal(attributeText(Number.NaN), 'NaN');
+  assert.equal(attributeText(new Date(Date.UTC(2026, 10, 27))), '2026-11-27T00:00:00.000Z');
+  assert.equal(attributeText(['completed']), '["completed"]');
+  assert.equal(attributeText(true), 'true');
 });

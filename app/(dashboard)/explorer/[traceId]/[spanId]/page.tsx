@@ -3,7 +3,7 @@ import { notFound } from 'next/navigation';
 import { sharedStore } from '@/db/client';
 import { handshakeMsOf } from '@/db/handshake';
 import { responseDetail } from '@/db/queries/response';
-import { formatValue, outcomeClass, transportName } from '@/lib/ui/format';
+import { attributeText, formatValue, outcomeClass, transportName } from '@/lib/ui/format';
 import { withParams, type SearchParams } from '@/lib/ui/view-params';
 import { ItlHistogram } from '../../../../_components/itl-histogram';
 import { TokenTimeline } from '../../../../_components/charts';
@@ -21,7 +21,7 @@ function Attributes({ entries }: { entries: [string, unknown][] }) {
         .map(([key, value]) => (
           <div key={key}>
             <dt>{key}</dt>
-            <dd className="mono">{value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value)}</dd>
+            <dd className="mono">{attributeText(value)}</dd>
           </div>
         ))}
     </dl>
