@@ -14,12 +14,21 @@ function significant(value: number): string {
   return value.toPrecision(2);
 }
 
+/** Milliseconds in the largest unit that keeps a whole number ahead of the point: a connection can live for hours. */
+function duration(ms: number): { number: string; unit: string } {
+  const abs = Math.abs(ms);
+  if (abs >= 3_600_000) return { number: (ms / 3_600_000).toFixed(1), unit: 'h' };
+  if (abs >= 60_000) return { number: (ms / 60_000).toFixed(1), unit: 'min' };
+  if (abs >= 10_000) return { number: (ms / 1000).toFixed(1), unit: 's' };
+  return { number: significant(ms), unit: 'ms' };
+}
+
 /** A figure split into number and unit, so a tile can set the unit smaller. */
 export function formatParts(value: number | null | undefined, unit: Unit): { number: string; unit: string } {
   if (value === null || value === undefined || !Number.isFinite(value)) return { number: '—', unit: '' };
   switch (unit) {
     case 'ms':
-      return Math.abs(value) >= 10_000 ? { number: (value / 1000).toFixed(1), unit: 's' } : { number: significant(value), unit: 'ms' };
+      return duration(value);
     case 'bytes':
       if (value >= 1024 * 1024) return { number: (value / 1024 / 1024).toFixed(1), unit: 'MiB' };
       if (value >= 1024) return { number: (value / 1024).toFixed(1), unit: 'KiB' };

@@ -7,6 +7,8 @@ test('figures carry their unit, and missing ones a dash', () => {
   assert.equal(formatValue(147.25, 'ms'), '147 ms');
   assert.equal(formatValue(12, 'ms'), '12.0 ms');
   assert.equal(formatValue(12_500, 'ms'), '12.5 s');
+  assert.equal(formatValue(60_000, 'ms'), '1.0 min');
+  assert.equal(formatValue(5_400_000, 'ms'), '1.5 h');
   assert.equal(formatValue(0.0238, 'ratio'), '2.38 %');
   assert.equal(formatValue(2300, 'bytes'), '2.2 KiB');
   assert.equal(formatValue(1234, 'count'), '1,234');
