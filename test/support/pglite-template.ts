@@ -31,7 +31,7 @@ async function templateKey(): Promise<string> {
 let template: Promise<Blob> | undefined;
 
 /** The migrated data directory as a tarball (PGlite's `dumpDataDir`), made on first use. */
-export function migratedPgliteDump(): Promise<Blob> {
+function migratedPgliteDump(): Promise<Blob> {
   template ??= (async () => {
     const file = path.join(os.tmpdir(), `streamscope-test-pglite-${await templateKey()}.tar`);
     try {
