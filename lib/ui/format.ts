@@ -77,15 +77,21 @@ export function outcomeClass(row: { status: string; outcome: string | null }): '
 
 /**
  * "WebSocket TTFT p50 is 38 % lower than SSE". Rounds to whole percent, calls differences
- * under half a percent "the same", and those up to `levelPercent` "about the same".
+ * under half a percent "the same", and those the comparison judged level (`improved` null)
+ * "about the same".
  */
-export function differenceSentence(candidate: string, baseline: string, label: string, percent: number | null, levelPercent = 0): string {
+export function differenceSentence(
+  candidate: string,
+  baseline: string,
+  label: string,
+  { percent, improved }: { percent: number | null; improved: boolean | null },
+): string {
   const subject = `${transportName(candidate)} ${label}`;
   if (percent === null) return `${subject} cannot be compared with ${transportName(baseline)} (no data on one side).`;
   const rounded = Math.round(Math.abs(percent));
   if (rounded === 0) return `${subject} is the same as ${transportName(baseline)}.`;
   const direction = `${rounded} % ${percent < 0 ? 'lower' : 'higher'}`;
-  if (Math.abs(percent) <= levelPercent) return `${subject} is about the same as ${transportName(baseline)} (${direction}).`;
+  if (improved === null) return `${subject} is about the same as ${transportName(baseline)} (${direction}).`;
   return `${subject} is ${direction} than ${transportName(baseline)}.`;
 }
 

@@ -25,7 +25,7 @@ function Headline({ comparison }: { comparison: ModelComparison }) {
         const tone = difference.improved === null ? '' : difference.improved ? 'better' : 'worse';
         return (
           <li key={metric} className={tone}>
-            {differenceSentence(candidate, baseline, label, difference.percent, LEVEL_PERCENT)}
+            {differenceSentence(candidate, baseline, label, difference)}
           </li>
         );
       })}

@@ -27,12 +27,12 @@ test('an outcome is styled as success, error, or neither', () => {
 });
 
 test('differences are stated in words', () => {
-  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', -38.2), 'WebSocket TTFT p50 is 38 % lower than SSE.');
-  assert.equal(differenceSentence('websocket', 'http', 'responses/s', 66.7), 'WebSocket responses/s is 67 % higher than HTTP.');
-  assert.equal(differenceSentence('websocket', 'sse', 'error rate', 0.2), 'WebSocket error rate is the same as SSE.');
-  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', 1.6, 2), 'WebSocket TTFT p50 is about the same as SSE (2 % higher).');
-  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', -2.4, 2), 'WebSocket TTFT p50 is 2 % lower than SSE.');
-  assert.match(differenceSentence('websocket', 'sse', 'TTFT p50', null), /cannot be compared/);
+  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: -38.2, improved: true }), 'WebSocket TTFT p50 is 38 % lower than SSE.');
+  assert.equal(differenceSentence('websocket', 'http', 'responses/s', { percent: 66.7, improved: true }), 'WebSocket responses/s is 67 % higher than HTTP.');
+  assert.equal(differenceSentence('websocket', 'sse', 'error rate', { percent: 0.2, improved: null }), 'WebSocket error rate is the same as SSE.');
+  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: 1.6, improved: null }), 'WebSocket TTFT p50 is about the same as SSE (2 % higher).');
+  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: -2.4, improved: true }), 'WebSocket TTFT p50 is 2 % lower than SSE.');
+  assert.match(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: null, improved: null }), /cannot be compared/);
 });
 
 test('view params resolve ranges against now and fall back on bad input', () => {
