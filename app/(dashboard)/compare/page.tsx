@@ -1,4 +1,4 @@
-import { COMPARED_METRICS, compareTransports, LEVEL_PERCENT, type ComparedMetric, type ModelComparison } from '@/db/queries/compare';
+import { COMPARED_METRICS, compareTransports, LEVEL_PERCENT, type ComparedMetric, type Difference, type ModelComparison } from '@/db/queries/compare';
 import { differenceSentence, formatValue, transportName } from '@/lib/ui/format';
 import type { SearchParams } from '@/lib/ui/view-params';
 import { EmptyState } from '../../_components/empty-state';
@@ -11,6 +11,11 @@ export const dynamic = 'force-dynamic';
 /** The figures the provider's claims are about, stated first in words. */
 const HEADLINE: ComparedMetric[] = ['ttftP50', 'durationP50', 'responsesPerSecond', 'connectionOverheadMs', 'bytesPerResponse'];
 
+/** Green when the candidate is the better, red when the worse, plain when level or not comparable. */
+function toneOf(difference: Difference): string {
+  return difference.improved === null ? '' : difference.improved ? 'better' : 'worse';
+}
+
 function Headline({ comparison }: { comparison: ModelComparison }) {
   const { candidate, baseline } = comparison;
   if (!candidate || !baseline) {
@@ -22,9 +27,8 @@ function Headline({ comparison }: { comparison: ModelComparison }) {
       {HEADLINE.map((metric) => {
         const difference = comparison.differences.find((d) => d.metric === metric)!;
         const label = COMPARED_METRICS.find((m) => m.key === metric)!.label;
-        const tone = difference.improved === null ? '' : difference.improved ? 'better' : 'worse';
         return (
-          <li key={metric} className={tone}>
+          <li key={metric} className={toneOf(difference)}>
             {differenceSentence(candidate, baseline, label, difference)}
           </li>
         );
@@ -75,7 +79,7 @@ function ComparisonTable({ comparison }: { comparison: ModelComparison }) {
                 </td>
               ))}
               {difference ? (
-                <td className={`num ${difference.improved === null ? '' : difference.improved ? 'better' : 'worse'}`}>{formatPercent(difference.percent)}</td>
+                <td className={`num ${toneOf(difference)}`}>{formatPercent(difference.percent)}</td>
               ) : null}
             </tr>
           );
