@@ -293,7 +293,7 @@ test('an ingest API key is created from the dashboard, shown once, and revoked',
   await page.reload();
   page.off('request', onRequest);
   assert.deepEqual(posts, []);
-  assert.equal(await table.getByRole('row', { name: /checkout-service/ }).filter({ hasText: /revoked/i }).count(), 0);
+  assert.equal(await row.filter({ hasText: /revoked/i }).count(), 0);
   page.once('dialog', (dialog) => void dialog.accept());
   await row.getByRole('button', { name: 'Revoke' }).click();
   await row.filter({ hasText: /revoked/i }).waitFor();
