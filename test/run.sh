@@ -24,7 +24,9 @@ mapfile -t node22 < <(find . -path ./node_modules -prune -o -name '*.node22.test
 
 echo "== tests (node $(node -v)): ${#node20[@]} files"
 # Two files at a time, one per core: each file makes its own databases, ports and
-# directories, and nothing in a test is timed (figures are measured in bench/).
+# directories, and no test asserts a speed (figures are measured in bench/). The timing
+# tests compare recorded token times with a schedule, within tolerances meant to absorb
+# the other file's load (instrumentation/test/utils/assert-timing.ts).
 node --import tsx --test --test-concurrency=2 "${node20[@]}"
 
 # The files on the Node binary locked in tools/$1, installed from the npm registry on first use.
