@@ -317,6 +317,9 @@ test('repeated wrong passwords are refused for a while, before the password is e
       page.waitForResponse((response) => response.request().method() === 'POST'),
       page.getByRole('button', { name: 'Sign in' }).click(),
     ]);
+    // The button reads "Signing in…" until the answer is rendered, in the same update as its
+    // message: read before that, the message would be the previous attempt's.
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     await error.waitFor();
     return (await error.textContent()) ?? '';
   };
