@@ -41,17 +41,19 @@ export function histogramCount(hist: HistogramBuckets): number {
   return total;
 }
 
-/** Quantiles (0..1) from one histogram, sorted once; null where the histogram is empty. */
-export function histogramQuantiles(hist: HistogramBuckets | ReadonlyMap<number, number>, qs: readonly number[]): (number | null)[] {
+/**
+ * Values at 0-based ranks of a histogram's values, each the value of the bucket holding its
+ * rank, sorted once; `ranksOf` gets the number of values. Null for a null rank, and for
+ * every rank of an empty histogram.
+ */
+export function histogramRanks(hist: HistogramBuckets | ReadonlyMap<number, number>, ranksOf: (total: number) => readonly (number | null)[]): (number | null)[] {
   const pairs = hist instanceof Map ? [...hist] : Object.entries(hist).map(([k, n]) => [Number(k), Number(n)] as const);
   const entries = pairs
     .filter(([, n]) => n > 0)
     .sort((a, b) => a[0] - b[0]);
   const total = entries.reduce((s, [, n]) => s + n, 0);
-  if (total === 0) return qs.map(() => null);
-  return qs.map((q) => {
-    // Same rank rule as DDSketch: the bucket holding the value of rank q·(n−1).
-    const rank = q * (total - 1);
+  return ranksOf(total).map((rank) => {
+    if (rank === null || total === 0) return null;
     let seen = 0;
     for (const [key, n] of entries) {
       seen += n;
@@ -59,4 +61,10 @@ export function histogramQuantiles(hist: HistogramBuckets | ReadonlyMap<number, 
     }
     return bucketValue(entries[entries.length - 1][0]);
   });
+}
+
+/** Quantiles (0..1) from one histogram; null where the histogram is empty. */
+export function histogramQuantiles(hist: HistogramBuckets | ReadonlyMap<number, number>, qs: readonly number[]): (number | null)[] {
+  // Same rank rule as DDSketch: the bucket holding the value of rank q·(n−1).
+  return histogramRanks(hist, (total) => qs.map((q) => q * (total - 1)));
 }

@@ -14,7 +14,7 @@ const FIGURES = [
 ] as const;
 
 /** Latency figures side by side, one bar per transport. */
-export function CompareChart({ transports }: { transports: TransportColumn[] }) {
+export function CompareChart({ transports }: { transports: Pick<TransportColumn, 'transport' | 'values'>[] }) {
   const data: Datum[] = FIGURES.map(([key, label]) => ({
     figure: label,
     ...Object.fromEntries(transports.map((t) => [t.transport, t.values[key]])),

@@ -15,8 +15,9 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { bucketStart, HOUR_MS, minuteStart } from '../time-buckets';
-import { histogramQuantiles } from '../histogram';
+import { histogramQuantiles, histogramRanks } from '../histogram';
 import { queryRows } from '../rows';
+import { CONFIDENCE_Z, interval, quantileRanks, type Interval } from './confidence';
 import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
 import { DIMENSIONS, keyColumns, keyOf, type Dimension, type KeyRow } from './group-keys';
 import { countersOf, mergeRecords, readRollups, type CounterRow, type Counters, type Counts, type RollupGroup, type RollupRecord, type RollupSums } from './rollup-rows';
@@ -31,6 +32,13 @@ export interface Percentiles {
   p99: number | null;
 }
 
+/** The 95 % confidence interval of each percentile (confidence.ts); null without values. */
+export interface PercentileIntervals {
+  p50: Interval | null;
+  p90: Interval | null;
+  p99: Interval | null;
+}
+
 export interface Aggregate extends Counters {
   /** Start of the step (epoch ms) when grouped by time. */
   time: number | null;
@@ -40,6 +48,11 @@ export interface Aggregate extends Counters {
   ttft: Percentiles;
   itl: Percentiles;
   duration: Percentiles;
+  /**
+   * TTFT and end-to-end have one value a response. Inter-token gaps have none: they are not
+   * independent values (a slow stream's gaps are all slow), which the interval assumes.
+   */
+  intervals: { ttft: PercentileIntervals; duration: PercentileIntervals };
 }
 
 export interface AggregateOptions {
@@ -58,6 +71,16 @@ function toPercentiles(values: readonly (number | null)[] | null | undefined): P
   return { p50, p90, p99 };
 }
 
+const NO_INTERVALS: PercentileIntervals = { p50: null, p90: null, p99: null };
+
+/** Intervals of n values from the values at their bounding ranks, low and high for each of QUANTILES in turn. */
+function toIntervals(n: number, bounds: readonly (number | null)[]): PercentileIntervals {
+  if (!(n > 0)) return NO_INTERVALS;
+  const value = (i: number) => (bounds[i] === null || bounds[i] === undefined ? null : Number(bounds[i]));
+  const [p50, p90, p99] = QUANTILES.map((_, i) => interval(value(2 * i), value(2 * i + 1)));
+  return { p50, p90, p99 };
+}
+
 function sortAggregates(rows: Aggregate[]): Aggregate[] {
   return rows.sort(
     (a, b) => (a.time ?? 0) - (b.time ?? 0) || (a.model ?? '').localeCompare(b.model ?? '') || (a.transport ?? '').localeCompare(b.transport ?? ''),
@@ -66,17 +89,38 @@ function sortAggregates(rows: Aggregate[]): Aggregate[] {
 
 type SumRow = KeyRow & CounterRow;
 
-function sums(row: SumRow): Omit<Aggregate, 'ttft' | 'itl' | 'duration'> {
+function sums(row: SumRow): Omit<Aggregate, 'ttft' | 'itl' | 'duration' | 'intervals'> {
   return { time: row.k_time === null ? null : Number(row.k_time), model: row.k_model, transport: row.k_transport, ...countersOf(row) };
+}
+
+/** The sorted non-null values of a column over the group and their count. */
+function sortedValues(column: SQL): { sorted: SQL; n: SQL } {
+  // Identical aggregate calls are computed once per group, so the sort happens once.
+  return { sorted: sql`(array_agg(${column} order by ${column}) filter (where ${column} is not null))`, n: sql`count(${column})` };
 }
 
 /** Exact quantiles of a column over the group: the value at rank q·(n−1), nulls left out. */
 export function exactQuantiles(column: SQL): SQL {
-  // Identical aggregate calls are computed once per group, so the sort happens once.
-  const sorted = sql`(array_agg(${column} order by ${column}) filter (where ${column} is not null))`;
-  const n = sql`count(${column})`;
+  const { sorted, n } = sortedValues(column);
   return sql`array[${sql.join(
     QUANTILES.map((q) => sql`${sorted}[floor(${q}::float8 * (${n} - 1))::int + 1]`),
+    sql`, `,
+  )}]::float8[]`;
+}
+
+/**
+ * The count of a column's values over the group, then the values bounding each exact
+ * quantile's confidence interval at the ranks quantileRanks gives (null where open): low and
+ * high for each of QUANTILES.
+ */
+function exactQuantileIntervals(column: SQL): SQL {
+  const { sorted, n } = sortedValues(column);
+  const spread = (q: number) => sql`${CONFIDENCE_Z}::float8 * sqrt(${n} * ${q * (1 - q)}::float8)`;
+  const rank = (q: number, side: 'low' | 'high') =>
+    side === 'low' ? sql`floor(${n} * ${q}::float8 - ${spread(q)})::int` : sql`ceil(${n} * ${q}::float8 + ${spread(q)})::int`;
+  const bound = (q: number, side: 'low' | 'high') => sql`case when ${rank(q, side)} between 1 and ${n} then ${sorted}[${rank(q, side)}] end`;
+  return sql`array[${n}, ${sql.join(
+    QUANTILES.flatMap((q) => [bound(q, 'low'), bound(q, 'high')]),
     sql`, `,
   )}]::float8[]`;
 }
@@ -92,11 +136,20 @@ function recordKey(record: RollupSums, by: readonly Dimension[], stepMs: number)
 
 const percentilesOf = (counts: Counts) => toPercentiles(histogramQuantiles(counts, QUANTILES));
 
+function intervalsOf(counts: Counts): PercentileIntervals {
+  let n = 0;
+  const bounds = histogramRanks(counts, (total) => {
+    n = total;
+    return QUANTILES.flatMap((q) => quantileRanks(q, total) ?? [null, null]);
+  });
+  return toIntervals(n, bounds);
+}
+
 async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimension[], stepSeconds: number, itl: Promise<Map<string, Counts>>): Promise<Aggregate[]> {
   const keys = keyColumns(by, sql`start_time`, stepSeconds);
   // Generation time is TTFT to the end of the stream, as the rollups count it (db/ingest.ts).
   const hasGeneration = sql`output_tokens > 0 and ttft_ms is not null and duration_ms > ttft_ms`;
-  const query = queryRows<SumRow & { ttft: number[] | null; duration: number[] | null }>(
+  const query = queryRows<SumRow & { ttft: number[] | null; duration: number[] | null; ttft_interval: (number | null)[]; duration_interval: (number | null)[] }>(
     db,
     sql`select ${keys.select},
           count(*)::float8 as responses,
@@ -109,19 +162,26 @@ async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimensi
           count(connection_id)::float8 as connection_responses,
           count(connection_id) filter (where connection_reused)::float8 as reused_responses,
           ${exactQuantiles(sql`ttft_ms`)} as ttft,
-          ${exactQuantiles(sql`duration_ms`)} as duration
+          ${exactQuantiles(sql`duration_ms`)} as duration,
+          ${exactQuantileIntervals(sql`ttft_ms`)} as ttft_interval,
+          ${exactQuantileIntervals(sql`duration_ms`)} as duration_interval
         from responses where ${filterConditions(filter, sql`start_time`)} ${keys.groupBy}`,
   );
   const [rows, itlByKey] = await Promise.all([query, itl]);
   return sortAggregates(
     rows
       .filter((row) => Number(row.responses) > 0)
-      .map((row) => ({
-        ...sums(row),
-        ttft: toPercentiles(row.ttft),
-        itl: percentilesOf(itlByKey.get(keyOf(row)) ?? new Map()),
-        duration: toPercentiles(row.duration),
-      })),
+      .map((row) => {
+        const [ttftN, ...ttftBounds] = row.ttft_interval;
+        const [durationN, ...durationBounds] = row.duration_interval;
+        return {
+          ...sums(row),
+          ttft: toPercentiles(row.ttft),
+          itl: percentilesOf(itlByKey.get(keyOf(row)) ?? new Map()),
+          duration: toPercentiles(row.duration),
+          intervals: { ttft: toIntervals(Number(ttftN), ttftBounds), duration: toIntervals(Number(durationN), durationBounds) },
+        };
+      }),
   );
 }
 
@@ -144,6 +204,7 @@ function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], s
       ttft: percentilesOf(ttftHist),
       itl: percentilesOf(itlHist),
       duration: percentilesOf(durationHist),
+      intervals: { ttft: intervalsOf(ttftHist), duration: intervalsOf(durationHist) },
     });
   }
   return sortAggregates(aggregates);

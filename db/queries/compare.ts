@@ -9,7 +9,8 @@ import type { Db } from '../client';
 import { HANDSHAKE_INPUTS, HANDSHAKE_MS } from '../handshake';
 import { RELATIVE_ACCURACY } from '../histogram';
 import { queryRows } from '../rows';
-import { aggregateResponses, type Aggregate } from './aggregate';
+import { aggregateResponses, type Aggregate, type PercentileIntervals } from './aggregate';
+import { intervalsOverlap, ratesDiffer, type Interval } from './confidence';
 import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
 import { coveredSpan, percentileSource, ratePerSecond, type DashboardFilter, type PercentileSource, type TimeSpan } from './filter';
 
@@ -58,10 +59,15 @@ export const COMPARED_METRICS: readonly MetricDefinition[] = [
 
 export type MetricValues = Record<ComparedMetric, number | null>;
 
+/** What a metric's difference is tested on (confidence.ts): a percentile's interval, or a rate's counts. */
+export type Evidence = { interval: Interval } | { hits: number; n: number };
+
 export interface TransportColumn {
   transport: string;
   responses: number;
   values: MetricValues;
+  /** For the metrics that have a test. */
+  evidence: Partial<Record<ComparedMetric, Evidence>>;
 }
 
 /**
@@ -78,7 +84,12 @@ export interface Difference {
   metric: ComparedMetric;
   /** (candidate − baseline) / baseline × 100; null when either side is missing or the baseline is 0. */
   percent: number | null;
-  /** Whether the candidate is the better; null when level (within LEVEL_PERCENT) or not comparable. */
+  /**
+   * Whether the samples show a difference at 95 % confidence: the percentiles' intervals do
+   * not overlap, or the rates differ by a two-proportion test; null for figures without a test.
+   */
+  significant: boolean | null;
+  /** Whether the candidate is the better; null when level (within LEVEL_PERCENT), not significant or not comparable. */
   improved: boolean | null;
 }
 
@@ -162,6 +173,35 @@ function metricValues(aggregate: Aggregate, handshake: Handshakes | undefined, s
   };
 }
 
+/** The percentile each metric with an interval reads (inter-token latency has none: aggregate.ts). */
+const PERCENTILE_OF: Partial<Record<ComparedMetric, [keyof Aggregate['intervals'], keyof PercentileIntervals]>> = {
+  ttftP50: ['ttft', 'p50'],
+  ttftP90: ['ttft', 'p90'],
+  ttftP99: ['ttft', 'p99'],
+  durationP50: ['duration', 'p50'],
+  durationP90: ['duration', 'p90'],
+  durationP99: ['duration', 'p99'],
+};
+
+function evidenceOf(aggregate: Aggregate): Partial<Record<ComparedMetric, Evidence>> {
+  const evidence: Partial<Record<ComparedMetric, Evidence>> = {
+    errorRate: { hits: aggregate.errors, n: aggregate.responses },
+    reuseRatio: { hits: aggregate.reusedResponses, n: aggregate.connectionResponses },
+  };
+  for (const [metric, [histogram, quantile]] of Object.entries(PERCENTILE_OF)) {
+    const interval = aggregate.intervals[histogram][quantile];
+    if (interval) evidence[metric as ComparedMetric] = { interval };
+  }
+  return evidence;
+}
+
+/** Whether two sides' evidence shows a difference (confidence.ts); null when a side has none. */
+function significance(candidate: Evidence | undefined, baseline: Evidence | undefined): boolean | null {
+  if (candidate && baseline && 'interval' in candidate && 'interval' in baseline) return !intervalsOverlap(candidate.interval, baseline.interval);
+  if (candidate && baseline && 'hits' in candidate && 'hits' in baseline) return ratesDiffer(candidate.hits, candidate.n, baseline.hits, baseline.n);
+  return null;
+}
+
 export function percentDifference(candidate: number | null, baseline: number | null): number | null {
   if (candidate === null || baseline === null || baseline === 0) return null;
   return ((candidate - baseline) / baseline) * 100;
@@ -176,7 +216,8 @@ export function improvement(percent: number | null, better: 'lower' | 'higher'):
 function differences(candidate: TransportColumn, baseline: TransportColumn): Difference[] {
   return COMPARED_METRICS.map(({ key, better }) => {
     const percent = percentDifference(candidate.values[key], baseline.values[key]);
-    return { metric: key, percent, improved: improvement(percent, better) };
+    const significant = significance(candidate.evidence[key], baseline.evidence[key]);
+    return { metric: key, percent, significant, improved: significant === false ? null : improvement(percent, better) };
   });
 }
 
@@ -202,7 +243,7 @@ export async function compareTransports(db: Db, filter: DashboardFilter, source:
     const transport = aggregate.transport ?? '';
     const stats = transportHandshakes.find((h) => h.transport === transport);
     const columns = byModel.get(model) ?? [];
-    columns.push({ transport, responses: aggregate.responses, values: metricValues(aggregate, stats, span) });
+    columns.push({ transport, responses: aggregate.responses, values: metricValues(aggregate, stats, span), evidence: evidenceOf(aggregate) });
     byModel.set(model, columns);
   }
   const models = [...byModel].map(([model, transports]): ModelComparison => {

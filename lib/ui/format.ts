@@ -77,22 +77,33 @@ export function outcomeClass(row: { status: string; outcome: string | null }): '
 
 /**
  * "WebSocket TTFT p50 is 38 % lower than SSE". Rounds to whole percent, calls differences
- * under half a percent "the same", and those the comparison judged level (`improved` null)
- * "about the same".
+ * under half a percent "the same", says of those the samples cannot tell from noise
+ * (`significant` false) that they are not clear, and calls the rest the comparison judged
+ * level (`improved` null) "about the same".
  */
 export function differenceSentence(
   candidate: string,
   baseline: string,
   label: string,
-  { percent, improved }: { percent: number | null; improved: boolean | null },
+  { percent, improved, significant }: { percent: number | null; improved: boolean | null; significant: boolean | null },
 ): string {
   const subject = `${transportName(candidate)} ${label}`;
   if (percent === null) return `${subject} cannot be compared with ${transportName(baseline)} (no data on one side).`;
   const rounded = Math.round(Math.abs(percent));
   if (rounded === 0) return `${subject} is the same as ${transportName(baseline)}.`;
   const direction = `${rounded} % ${percent < 0 ? 'lower' : 'higher'}`;
+  if (significant === false) return `${subject} is ${direction} than ${transportName(baseline)}, not a clear difference with these samples.`;
   if (improved === null) return `${subject} is about the same as ${transportName(baseline)} (${direction}).`;
   return `${subject} is ${direction} than ${transportName(baseline)}.`;
+}
+
+/** "95 % interval: 121 ms to 129 ms", a percentile's confidence interval; an open end is said so. */
+export function intervalText([low, high]: readonly [number, number], unit: Unit): string {
+  const [from, to] = [Number.isFinite(low), Number.isFinite(high)];
+  if (from && to) return `95 % interval: ${formatValue(low, unit)} to ${formatValue(high, unit)}`;
+  if (from) return `95 % interval: ${formatValue(low, unit)} or more (too few responses to bound it above)`;
+  if (to) return `95 % interval: up to ${formatValue(high, unit)} (too few responses to bound it below)`;
+  return '95 % interval: unbounded (too few responses)';
 }
 
 /**

@@ -194,6 +194,13 @@ test('compare states the WebSocket difference in words', async () => {
   assert.ok(stated, sentences);
   const percent = Number(stated[1]);
   assert.ok(percent >= fewest && percent <= most, `${percent} % lower, expected ${fewest}–${most} %`);
+  // 200 responses a side bound a p50 on both sides, and a p99 only from below: the p99s'
+  // intervals overlap, so that difference is not called.
+  const row = (metric: string) => page.getByRole('row').filter({ has: page.getByRole('cell', { name: metric, exact: false }) }).first();
+  assert.match((await row('TTFT p50').getByRole('cell').nth(1).getAttribute('title')) ?? '', /^95 % interval: [\d.]+ ms to [\d.]+ ms$/);
+  assert.match((await row('TTFT p99').getByRole('cell').nth(1).getAttribute('title')) ?? '', /or more \(too few responses to bound it above\)$/);
+  assert.match((await row('TTFT p99').textContent()) ?? '', /not clear/);
+  assert.doesNotMatch((await row('TTFT p50').textContent()) ?? '', /not clear/);
   await page.locator('[data-testid=compare-chart] .recharts-bar-rectangle').first().waitFor();
   await screenshot('compare');
 });

@@ -1,5 +1,5 @@
 import { COMPARED_METRICS, compareTransports, LEVEL_PERCENT, type ComparedMetric, type Difference, type ModelComparison } from '@/db/queries/compare';
-import { differenceSentence, formatValue, transportName } from '@/lib/ui/format';
+import { differenceSentence, formatValue, intervalText, transportName } from '@/lib/ui/format';
 import type { SearchParams } from '@/lib/ui/view-params';
 import { EmptyState } from '../../_components/empty-state';
 import { CompareChart } from '../../_components/compare-chart';
@@ -11,10 +11,13 @@ export const dynamic = 'force-dynamic';
 /** The figures the provider's claims are about, stated first in words. */
 const HEADLINE: ComparedMetric[] = ['ttftP50', 'durationP50', 'responsesPerSecond', 'connectionOverheadMs', 'bytesPerResponse'];
 
-/** Green when the candidate is the better, red when the worse, plain when level or not comparable. */
+/** Green when the candidate is the better, red when the worse, plain when level or not comparable, grey when not significant. */
 function toneOf(difference: Difference): string {
+  if (difference.significant === false) return 'muted';
   return difference.improved === null ? '' : difference.improved ? 'better' : 'worse';
 }
+
+const NOT_SIGNIFICANT = 'Not a clear difference with these samples: the 95 % intervals overlap, or for a rate a two-proportion test does not reject equality.';
 
 function Headline({ comparison }: { comparison: ModelComparison }) {
   const { candidate, baseline } = comparison;
@@ -73,13 +76,19 @@ function ComparisonTable({ comparison }: { comparison: ModelComparison }) {
                   {metric.better === 'lower' ? '↓' : '↑'} better
                 </span>
               </td>
-              {transports.map((t) => (
-                <td key={t.transport} className="num">
-                  {formatValue(t.values[metric.key], metric.unit)}
-                </td>
-              ))}
+              {transports.map((t) => {
+                const evidence = t.evidence[metric.key];
+                return (
+                  <td key={t.transport} className="num" title={evidence && 'interval' in evidence ? intervalText(evidence.interval, metric.unit) : undefined}>
+                    {formatValue(t.values[metric.key], metric.unit)}
+                  </td>
+                );
+              })}
               {difference ? (
-                <td className={`num ${toneOf(difference)}`}>{formatPercent(difference.percent)}</td>
+                <td className={`num ${toneOf(difference)}`} title={difference.significant === false ? NOT_SIGNIFICANT : undefined}>
+                  {formatPercent(difference.percent)}
+                  {difference.significant === false ? <span> · not clear</span> : null}
+                </td>
               ) : null}
             </tr>
           );
@@ -96,7 +105,7 @@ export default async function ComparePage({ searchParams }: { searchParams: Prom
     <>
       <ViewHeader
         title="Compare transports"
-        subtitle={`WebSocket against HTTP/SSE on the same model. Connection overhead is each connection's handshake (DNS + TCP + TLS + upgrade) divided by the responses it carried. Differences of one histogram bucket (${LEVEL_PERCENT.toFixed(2)} %) or less count as level.`}
+        subtitle={`WebSocket against HTTP/SSE on the same model. Connection overhead is each connection's handshake (DNS + TCP + TLS + upgrade) divided by the responses it carried. Differences of one histogram bucket (${LEVEL_PERCENT.toFixed(2)} %) or less count as level, and those the samples cannot tell from noise at 95 % confidence (percentiles whose intervals overlap; rates by a two-proportion test) are greyed.`}
         dashboard={dashboard}
         dimensions={['service', 'model']}
       />
@@ -107,7 +116,7 @@ export default async function ComparePage({ searchParams }: { searchParams: Prom
           <Headline comparison={comparison} />
           <div className="split">
             <ComparisonTable comparison={comparison} />
-            <CompareChart transports={comparison.transports} />
+            <CompareChart transports={comparison.transports.map(({ transport, values }) => ({ transport, values }))} />
           </div>
         </section>
       ))}

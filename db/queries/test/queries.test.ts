@@ -191,6 +191,35 @@ describeEachDatabase('dashboard queries', (database) => {
     assert.equal(ttftP50.improved, true);
   });
 
+  test('compare calls a difference only when the samples show it: ten responses a side 9 % apart are not clear, four hundred are', async () => {
+    const { store } = database();
+    // Another day, so the seeded range keeps its figures. TTFT spread evenly over
+    // 100–200 ms on WebSocket, 10 % later on SSE; each size is its own service.
+    const day = BASE + 4 * 24 * 3600_000;
+    const sample = (service: string, n: number) =>
+      (['websocket', 'sse'] as const).flatMap((transport, t) =>
+        Array.from({ length: n }, (_, i) => ({
+          ...syntheticResponse(i + t * n, new Date(day + i * 100 + t * 50), 4),
+          service,
+          model: 'same-model',
+          transport,
+          ttftMs: (transport === 'sse' ? 1.1 : 1) * (100 + (100 * (i + 0.5)) / n),
+        })),
+      );
+    await writeBatch(store, { responses: [...sample('few', 10), ...sample('many', 400)], connections: [] });
+    const range = { from: new Date(day), to: new Date(day + 60_000) };
+    for (const source of ['raw', 'rollups'] as const) {
+      const ttftP50 = async (service: string) => {
+        const [model] = (await compareTransports(store.db, { ...range, service }, source, day + 3600_000)).models;
+        return model.differences.find((d) => d.metric === 'ttftP50')!;
+      };
+      const [few, many] = [await ttftP50('few'), await ttftP50('many')];
+      assert.ok(few.percent! < -LEVEL_PERCENT && many.percent! < -LEVEL_PERCENT, `${source}: ${few.percent} and ${many.percent} % apart, more than a bucket`);
+      assert.deepEqual([few.significant, few.improved], [false, null], source);
+      assert.deepEqual([many.significant, many.improved], [true, true], source);
+    }
+  });
+
   test('compare counts responses per connection for sockets opened before the range', async () => {
     // The second half of the seeded traffic: every WebSocket response in it is reused.
     const laterHalf = { ...chat, from: new Date(BASE + (SEED_MINUTES / 2) * 60_000) };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attributeText, differenceSentence, formatTick, formatValue, outcomeClass } from '../format';
+import { attributeText, differenceSentence, formatTick, formatValue, intervalText, outcomeClass } from '../format';
 import { parseViewParams, RANGES, withParams } from '../view-params';
 
 test('figures carry their unit, and missing ones a dash', () => {
@@ -27,12 +27,18 @@ test('an outcome is styled as success, error, or neither', () => {
 });
 
 test('differences are stated in words', () => {
-  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: -38.2, improved: true }), 'WebSocket TTFT p50 is 38 % lower than SSE.');
-  assert.equal(differenceSentence('websocket', 'http', 'responses/s', { percent: 66.7, improved: true }), 'WebSocket responses/s is 67 % higher than HTTP.');
-  assert.equal(differenceSentence('websocket', 'sse', 'error rate', { percent: 0.2, improved: null }), 'WebSocket error rate is the same as SSE.');
-  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: 1.6, improved: null }), 'WebSocket TTFT p50 is about the same as SSE (2 % higher).');
-  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: -2.4, improved: true }), 'WebSocket TTFT p50 is 2 % lower than SSE.');
-  assert.match(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: null, improved: null }), /cannot be compared/);
+  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: -38.2, improved: true, significant: true }), 'WebSocket TTFT p50 is 38 % lower than SSE.');
+  assert.equal(differenceSentence('websocket', 'http', 'responses/s', { percent: 66.7, improved: true, significant: null }), 'WebSocket responses/s is 67 % higher than HTTP.');
+  assert.equal(differenceSentence('websocket', 'sse', 'error rate', { percent: 0.2, improved: null, significant: false }), 'WebSocket error rate is the same as SSE.');
+  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: 1.6, improved: null, significant: true }), 'WebSocket TTFT p50 is about the same as SSE (2 % higher).');
+  assert.equal(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: -2.4, improved: true, significant: true }), 'WebSocket TTFT p50 is 2 % lower than SSE.');
+  assert.equal(
+    differenceSentence('websocket', 'sse', 'TTFT p99', { percent: -12.4, improved: null, significant: false }),
+    'WebSocket TTFT p99 is 12 % lower than SSE, not a clear difference with these samples.',
+  );
+  assert.match(differenceSentence('websocket', 'sse', 'TTFT p50', { percent: null, improved: null, significant: null }), /cannot be compared/);
+  assert.equal(intervalText([121.5, 128.25], 'ms'), '95 % interval: 122 ms to 128 ms');
+  assert.equal(intervalText([900, Infinity], 'ms'), '95 % interval: 900 ms or more (too few responses to bound it above)');
 });
 
 test('view params resolve ranges against now and fall back on bad input', () => {
