@@ -5,10 +5,10 @@
  *
  * - a percentile by its distribution-free confidence interval: the q-quantile of n values
  *   lies between the order statistics of ranks ⌊nq − z·√(nq(1−q))⌋ and ⌈nq + z·√(nq(1−q))⌉
- *   (counting from 1: the binomial count of values below it, normally approximated;
- *   simulated coverage ≥ 95 % from 5 values up, test/confidence.test.ts beside this file). Where a rank
- *   falls outside the sample the interval is open on that side: ten values cannot bound a
- *   p99 from above. Two percentiles differ when their intervals do not overlap, a test at
+ *   (counting from 1: the binomial count of values below it, normally approximated; its
+ *   coverage, simulated in test/confidence.test.ts, is at least 95 % from 5 values up).
+ *   Where a rank falls outside the sample the interval is open on that side: ten values
+ *   cannot bound a p99 from above. Two percentiles differ when their intervals do not overlap, a test at
  *   well under 5 % error;
  * - a rate of events among responses (errors, reused connections) by the two-proportion
  *   z-test.
