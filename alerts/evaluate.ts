@@ -68,8 +68,11 @@ function histogramMean(hist: HistogramBuckets): number | null {
 const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : null);
 const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
-async function rollupValue(db: Db, rule: RuleDefinition, window: EvaluationWindow): Promise<number | null> {
-  const latency = rule.metric === 'ttft' || rule.metric === 'itl' || rule.metric === 'e2e' ? LATENCY_COLUMNS[rule.metric] : null;
+const latencyColumns = (rule: RuleDefinition) => (rule.metric === 'ttft' || rule.metric === 'itl' || rule.metric === 'e2e' ? LATENCY_COLUMNS[rule.metric] : null);
+
+/** The rollups' sums over the rule's window and filters, with the histogram its statistic needs. */
+async function rollupSums(db: Db, rule: RuleDefinition, window: EvaluationWindow): Promise<RollupSums> {
+  const latency = latencyColumns(rule);
   // Only a percentile needs a histogram merged in the database; the ITL mean reads one too,
   // since rollups keep no ITL sum.
   const needsHist = latency && (QUANTILE[rule.statistic] !== undefined || latency.sum === null);
@@ -88,7 +91,10 @@ async function rollupValue(db: Db, rule: RuleDefinition, window: EvaluationWindo
           ${hist} as hist
         from rollups_1m where ${filterConditions({ ...window, ...rule.filters }, sql`bucket`)}`,
   );
-  const sums = Object.fromEntries(Object.entries(row).map(([key, value]) => [key, key === 'hist' ? value : numberOrNull(value)])) as RollupSums;
+  return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, key === 'hist' ? value : numberOrNull(value)])) as RollupSums;
+}
+
+function rollupValue(rule: RuleDefinition, sums: RollupSums, window: EvaluationWindow): number | null {
   switch (rule.metric) {
     case 'responses_per_second':
       return sums.responses / window.seconds;
@@ -97,6 +103,7 @@ async function rollupValue(db: Db, rule: RuleDefinition, window: EvaluationWindo
     case 'tokens_per_second':
       return rule.statistic === 'rate' ? sums.output_tokens / window.seconds : ratio(sums.generation_tokens, sums.generation_seconds);
   }
+  const latency = latencyColumns(rule);
   if (!latency) throw new Error(`metric ${rule.metric} is not read from rollups`);
   const histogram = sums.hist ?? {};
   const quantile = QUANTILE[rule.statistic];
@@ -123,10 +130,18 @@ async function connectionOverhead(db: Db, rule: RuleDefinition, window: Evaluati
   return numberOrNull(row?.value);
 }
 
-/** The rule's value over its window ending at `now`; null when there was nothing to measure. */
-export function computeRuleValue(db: Db, rule: RuleDefinition, now: Date): Promise<number | null> {
+/**
+ * The rule's value over its window ending at `now`; null when there was nothing to measure,
+ * or fewer responses than the rule's minResponses.
+ */
+export async function computeRuleValue(db: Db, rule: RuleDefinition, now: Date): Promise<number | null> {
   const window = evaluationWindow(rule.windowSeconds, now);
-  return rule.metric === 'connection_overhead' ? connectionOverhead(db, rule, window) : rollupValue(db, rule, window);
+  const tooFew = (sums: RollupSums) => sums.responses < rule.minResponses;
+  if (rule.metric === 'connection_overhead') {
+    return rule.minResponses > 0 && tooFew(await rollupSums(db, rule, window)) ? null : connectionOverhead(db, rule, window);
+  }
+  const sums = await rollupSums(db, rule, window);
+  return tooFew(sums) ? null : rollupValue(rule, sums, window);
 }
 
 /**

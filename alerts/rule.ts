@@ -66,6 +66,8 @@ export interface RuleDefinition {
   threshold: number;
   windowSeconds: number;
   pendingSeconds: number;
+  /** Fewer responses than this in the window give no value, so never a breach; 0 for any number. */
+  minResponses: number;
   filters: RuleFilters;
   webhooks: WebhookTarget[];
   enabled: boolean;
@@ -84,6 +86,7 @@ export interface RuleInput {
   unit?: string;
   window: string | number;
   pending?: string | number;
+  minResponses?: number;
   filters?: RuleFilters;
   webhooks?: (string | { url: string; format?: WebhookFormat })[];
   enabled?: boolean;
@@ -99,7 +102,7 @@ export type Validation = { ok: true; rule: RuleDefinition } | { ok: false; error
 
 /** Fields the API returns alongside a rule; accepted back and ignored, so a read rule can be re-sent. */
 const READ_ONLY_FIELDS = ['id', 'state', 'stateSince', 'lastValue', 'lastEvaluatedAt', 'createdAt', 'updatedAt', 'description'];
-const RULE_FIELDS = ['name', 'metric', 'statistic', 'comparison', 'threshold', 'unit', 'window', 'pending', 'filters', 'webhooks', 'enabled'];
+const RULE_FIELDS = ['name', 'metric', 'statistic', 'comparison', 'threshold', 'unit', 'window', 'pending', 'minResponses', 'filters', 'webhooks', 'enabled'];
 
 const MIN_WINDOW_SECONDS = 60;
 const MAX_DURATION_SECONDS = 7 * 24 * 3600;
@@ -239,6 +242,20 @@ function parseWebhooks(value: unknown, allowlist: readonly string[], errors: Fie
   return targets;
 }
 
+const MAX_MIN_RESPONSES = 1_000_000_000;
+
+function parseMinResponses(value: unknown, metric: Metric | undefined, errors: FieldError[]): number {
+  if (value === undefined || value === null || value === 0) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_MIN_RESPONSES) {
+    errors.push({ field: 'minResponses', message: 'must be a whole number of responses, 0 or more' });
+  } else if (metric === 'responses_per_second') {
+    errors.push({ field: 'minResponses', message: 'does not apply to responses/s: a rule on traffic must see it fall to nothing' });
+  } else {
+    return value;
+  }
+  return 0;
+}
+
 function parseDurationField(field: string, value: unknown, min: number, errors: FieldError[]): number | undefined {
   const seconds = parseDuration(value);
   if (seconds === null) {
@@ -284,6 +301,7 @@ export function validateRule(input: unknown, env: Env = process.env): Validation
   const threshold = parseThreshold(input.threshold, input.unit, spec?.unit, errors);
   const windowSeconds = parseDurationField('window', input.window, MIN_WINDOW_SECONDS, errors);
   const pendingSeconds = parseDurationField('pending', input.pending ?? 0, 0, errors);
+  const minResponses = parseMinResponses(input.minResponses, metric, errors);
   const filters = parseFilters(input.filters, metric, errors);
   const webhooks = parseWebhooks(input.webhooks, webhookAllowlist(env), errors);
   if (input.enabled !== undefined && typeof input.enabled !== 'boolean') errors.push({ field: 'enabled', message: 'must be true or false' });
@@ -299,6 +317,7 @@ export function validateRule(input: unknown, env: Env = process.env): Validation
       threshold: threshold!,
       windowSeconds: windowSeconds!,
       pendingSeconds: pendingSeconds!,
+      minResponses,
       filters,
       webhooks,
       enabled: input.enabled !== false,
@@ -316,6 +335,7 @@ export function ruleDefinition(row: AlertRule): RuleDefinition {
     threshold: row.threshold,
     windowSeconds: row.windowSeconds,
     pendingSeconds: row.pendingSeconds,
+    minResponses: row.minResponses,
     filters: row.filters,
     webhooks: row.webhooks,
     enabled: row.enabled,
@@ -333,6 +353,7 @@ export function toRuleInput(rule: RuleDefinition): RuleInput & { unit: Unit; win
     unit: METRIC_SPECS[rule.metric].unit,
     window: formatDuration(rule.windowSeconds),
     pending: formatDuration(rule.pendingSeconds),
+    minResponses: rule.minResponses,
     filters: rule.filters,
     webhooks: rule.webhooks,
     enabled: rule.enabled,
@@ -344,13 +365,14 @@ export function formatValue(value: number, unit: Unit): string {
   return unit === '%' ? `${rounded}%` : `${rounded} ${unit}`;
 }
 
-/** "TTFT p99 > 300 ms over 5m (model=gpt-x, transport=websocket)": the condition in words. */
+/** "TTFT p99 > 300 ms over 5m (model=gpt-x, transport=websocket), from 20 responses": the condition in words. */
 export function describeCondition(rule: RuleDefinition): string {
   const spec = METRIC_SPECS[rule.metric];
   const statistic = rule.statistic === 'rate' ? '' : ` ${rule.statistic}`;
   const filters = Object.entries(rule.filters).map(([key, value]) => `${key}=${value}`);
   const scope = filters.length ? ` (${filters.join(', ')})` : '';
-  return `${spec.label}${statistic} ${rule.comparison} ${formatValue(rule.threshold, spec.unit)} over ${formatDuration(rule.windowSeconds)}${scope}`;
+  const sample = rule.minResponses > 0 ? `, from ${rule.minResponses} responses` : '';
+  return `${spec.label}${statistic} ${rule.comparison} ${formatValue(rule.threshold, spec.unit)} over ${formatDuration(rule.windowSeconds)}${scope}${sample}`;
 }
 
 /** Whether a value breaches the rule; no data (null) never does. */

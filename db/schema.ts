@@ -296,6 +296,8 @@ export const alertRules = pgTable('alert_rules', {
   threshold: doublePrecision('threshold').notNull(),
   windowSeconds: integer('window_seconds').notNull(),
   pendingSeconds: integer('pending_seconds').notNull().default(0),
+  /** Fewer responses than this in the window give the rule no value: a percentile of three responses is noise. */
+  minResponses: integer('min_responses').notNull().default(0),
   filters: jsonb('filters').$type<{ service?: string; model?: string; transport?: string }>().notNull().default({}),
   webhooks: jsonb('webhooks').$type<{ url: string; format: 'json' | 'slack' }[]>().notNull().default([]),
   enabled: boolean('enabled').notNull().default(true),

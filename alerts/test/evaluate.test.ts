@@ -68,6 +68,23 @@ describeEachDatabase('alert rule values', (database) => {
     assert.equal(await value({ metric: 'connection_overhead', statistic: 'max', threshold: 1 }), 195);
   });
 
+  test('a window with fewer responses than the rule asks for has no value, whatever the responses measured', async () => {
+    const { store } = database();
+    const now = new Clock().now();
+    const recent = new Date(now.getTime() - 10_000);
+    // Two slow responses the rule watches (a p99 of two is noise), and thirty it does not.
+    await ingest(store, [...responsesAt(recent, 2, { ttftMs: 4000 }), ...responsesAt(recent, 30, { ttftMs: 100, transport: 'sse' })], [connectionAt(recent, { responses: 2 })]);
+    const value = (input: Partial<RuleInput>) => computeRuleValue(store.db, definition({ window: '5m', ...input }), now);
+    close(await value({ statistic: 'p99' }), 4000);
+    assert.equal(await value({ statistic: 'p99', minResponses: 3 }), null);
+    assert.equal(await value({ metric: 'error_rate', statistic: 'rate', threshold: 1, minResponses: 3 }), null);
+    assert.equal(await value({ metric: 'connection_overhead', statistic: 'avg', threshold: 1, minResponses: 3 }), null);
+    // Enough responses: the same figures as without the floor.
+    close(await value({ statistic: 'p99', minResponses: 2 }), 4000);
+    // One 100 ms handshake over the two responses it carried.
+    assert.equal(await value({ metric: 'connection_overhead', statistic: 'max', threshold: 1, minResponses: 2 }), 50);
+  });
+
   test('no traffic is no value for latencies and zero for rates', async () => {
     const { store } = database();
     const now = new Clock().now();

@@ -75,7 +75,7 @@ describe('deliverWebhook', () => {
     assert.deepEqual(Object.keys(body), ['rule', 'state', 'value', 'threshold', 'unit', 'at', 'summary']);
     assert.deepEqual(body.rule, {
       id: 1, name: 'websocket ttft p99', metric: 'ttft', statistic: 'p99', comparison: '>', threshold: 300, unit: 'ms',
-      window: '1m', pending: '0s', filters: { transport: 'websocket' }, enabled: true,
+      window: '1m', pending: '0s', minResponses: 0, filters: { transport: 'websocket' }, enabled: true,
     });
     assert.equal(body.at, new Date(START).toISOString());
   });

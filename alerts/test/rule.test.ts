@@ -19,12 +19,25 @@ describe('validateRule', () => {
       ok: true,
       rule: {
         name: 'websocket ttft p99', metric: 'ttft', statistic: 'p99', comparison: '>', threshold: 300,
-        windowSeconds: 300, pendingSeconds: 90, filters: { transport: 'websocket' },
+        windowSeconds: 300, pendingSeconds: 90, minResponses: 0, filters: { transport: 'websocket' },
         webhooks: [{ url: 'https://hooks.example/a', format: 'json' }, { url: 'http://h.example/b', format: 'slack' }],
         enabled: true,
       },
     });
     assert.equal(describeCondition(validation.ok ? validation.rule : (undefined as never)), 'TTFT p99 > 300 ms over 5m (transport=websocket)');
+  });
+
+  test('a minimum of responses is a whole number, stated with the condition, and not for a rule on traffic itself', () => {
+    const validation = validateRule({ ...TTFT_RULE, minResponses: 20 }, {});
+    assert.ok(validation.ok);
+    assert.equal(validation.rule.minResponses, 20);
+    assert.equal(describeCondition(validation.rule), 'TTFT p99 > 300 ms over 1m (transport=websocket), from 20 responses');
+    for (const minResponses of [-1, 2.5, '20']) {
+      assert.deepEqual(errorsOf({ ...TTFT_RULE, minResponses }), [{ field: 'minResponses', message: 'must be a whole number of responses, 0 or more' }]);
+    }
+    assert.deepEqual(errorsOf({ ...TTFT_RULE, metric: 'responses_per_second', statistic: 'rate', threshold: 1, minResponses: 5 }), [
+      { field: 'minResponses', message: 'does not apply to responses/s: a rule on traffic must see it fall to nothing' },
+    ]);
   });
 
   test('a metric with one statistic needs none, and a percentage reads as one', () => {

@@ -176,10 +176,19 @@ describe('the alerts views', () => {
 
   test('editing the rule changes its condition', async () => {
     await page.getByLabel('Threshold').fill('0.25s');
+    await page.getByLabel('Minimum responses').fill('2.5');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const minimum = page.locator('[data-field="minResponses"] .form-error');
+    await minimum.waitFor();
+    assert.match((await minimum.textContent()) ?? '', /^Must be a whole number of responses/);
+
+    // The slow traffic below is twenty responses: enough for this rule.
+    await page.getByLabel('Minimum responses').fill('20');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     await page.getByTestId('rule-status').filter({ hasText: '> 250 ms' }).waitFor();
     assert.equal(await page.getByLabel('Threshold').inputValue(), '250');
+    assert.match(await text('rule-status'), /TTFT p99 > 250 ms over 5m \(transport=websocket\), from 20 responses/);
   });
 
   test('an evaluation over slow traffic fires: the state, the value and the webhook outcome show', async () => {

@@ -20,6 +20,7 @@ interface Draft {
   threshold: string;
   window: string;
   pending: string;
+  minResponses: string;
   filters: { service: string; model: string; transport: string };
   webhooks: { url: string; format: WebhookFormat }[];
   enabled: boolean;
@@ -33,6 +34,7 @@ const NEW_RULE: Draft = {
   threshold: '',
   window: '5m',
   pending: '1m',
+  minResponses: '',
   filters: { service: '', model: '', transport: '' },
   webhooks: [],
   enabled: true,
@@ -47,6 +49,7 @@ function draftOf(rule: RuleView): Draft {
     threshold: String(rule.threshold),
     window: rule.window,
     pending: rule.pending,
+    minResponses: rule.minResponses ? String(rule.minResponses) : '',
     filters: { service: rule.filters?.service ?? '', model: rule.filters?.model ?? '', transport: rule.filters?.transport ?? '' },
     webhooks: (rule.webhooks ?? []).map((w) => (typeof w === 'string' ? { url: w, format: 'json' } : { url: w.url, format: w.format ?? 'json' })),
     enabled: rule.enabled ?? true,
@@ -54,9 +57,22 @@ function draftOf(rule: RuleView): Draft {
 }
 
 /** Fields with an input of their own; errors naming any other field are shown above the form. */
-const FIELDS = ['name', 'metric', 'statistic', 'comparison', 'threshold', 'unit', 'window', 'pending', 'filters.service', 'filters.model', 'filters.transport', 'webhooks'];
+const FIELDS = ['name', 'metric', 'statistic', 'comparison', 'threshold', 'unit', 'window', 'pending', 'minResponses', 'filters.service', 'filters.model', 'filters.transport', 'webhooks'];
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** A rule on responses/s takes no minimum (alerts/rule.ts). */
+const takesMinimum = (metric: Metric) => metric !== 'responses_per_second';
+
+/**
+ * The draft as the API takes it. The minimum goes as a number when it is one (empty: none),
+ * and as typed otherwise, for the server to name what is wrong with it.
+ */
+function bodyOf(draft: Draft) {
+  const typed = draft.minResponses.trim();
+  const minResponses = !takesMinimum(draft.metric) || typed === '' ? 0 : /^\d+$/.test(typed) ? Number(typed) : typed;
+  return { ...draft, minResponses };
+}
 
 interface Control {
   id: string;
@@ -124,7 +140,7 @@ export function RuleForm({ rule, suggestions }: { rule?: RuleView; suggestions: 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     setSaving(true);
-    const outcome = await callAlertsApi<{ rule: RuleView }>(rule ? `/api/alerts/${rule.id}` : '/api/alerts', rule ? 'PATCH' : 'POST', draft);
+    const outcome = await callAlertsApi<{ rule: RuleView }>(rule ? `/api/alerts/${rule.id}` : '/api/alerts', rule ? 'PATCH' : 'POST', bodyOf(draft));
     setSaving(false);
     setErrors(outcome.ok ? [] : outcome.errors);
     if (!outcome.ok) return;
@@ -181,6 +197,11 @@ export function RuleForm({ rule, suggestions }: { rule?: RuleView; suggestions: 
         <Field label="Pending for" fields={['pending']} errors={errors} hint="how long a breach lasts before it fires; 0s fires at once">
           {(control) => <input {...control} value={draft.pending} onChange={(e) => update({ pending: e.target.value })} />}
         </Field>
+        {takesMinimum(draft.metric) ? (
+          <Field label="Minimum responses" fields={['minResponses']} errors={errors} hint="fewer in the window give no value: a p99 of three responses is noise; empty: any">
+            {(control) => <input {...control} inputMode="numeric" value={draft.minResponses} onChange={(e) => update({ minResponses: e.target.value })} />}
+          </Field>
+        ) : null}
       </fieldset>
 
       <fieldset className={styles.fieldset}>

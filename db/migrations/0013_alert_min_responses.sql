@@ -1,0 +1,1 @@
+ALTER TABLE "alert_rules" ADD COLUMN "min_responses" integer DEFAULT 0 NOT NULL;
