@@ -48,11 +48,7 @@ export interface Aggregate extends Counters {
   ttft: Percentiles;
   itl: Percentiles;
   duration: Percentiles;
-  /**
-   * TTFT and end-to-end have one value a response. Inter-token gaps have none: they are not
-   * independent values (a slow stream's gaps are all slow), which the interval assumes.
-   */
-  intervals: { ttft: PercentileIntervals; duration: PercentileIntervals };
+  intervals: { ttft: PercentileIntervals; itl: PercentileIntervals; duration: PercentileIntervals };
 }
 
 export interface AggregateOptions {
@@ -136,11 +132,18 @@ function recordKey(record: RollupSums, by: readonly Dimension[], stepMs: number)
 
 const percentilesOf = (counts: Counts) => toPercentiles(histogramQuantiles(counts, QUANTILES));
 
-function intervalsOf(counts: Counts): PercentileIntervals {
+/**
+ * The percentiles' intervals from a histogram. `samples`: how many independent values it
+ * holds, where fewer than its count. Inter-token gaps are not independent: a stream's gaps
+ * rise and fall together, so each response counts once (at most: one with a single token
+ * has no gap), and the ranks on that many values are scaled onto the histogram's.
+ */
+function intervalsOf(counts: Counts, samples?: number): PercentileIntervals {
   let n = 0;
   const bounds = histogramRanks(counts, (total) => {
-    n = total;
-    return QUANTILES.flatMap((q) => quantileRanks(q, total) ?? [null, null]);
+    n = Math.min(samples ?? total, total);
+    const scale = n > 1 ? (total - 1) / (n - 1) : 1;
+    return QUANTILES.flatMap((q) => (quantileRanks(q, n) ?? [null, null]).map((rank) => (rank === null ? null : rank * scale)));
   });
   return toIntervals(n, bounds);
 }
@@ -174,12 +177,17 @@ async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimensi
       .map((row) => {
         const [ttftN, ...ttftBounds] = row.ttft_interval;
         const [durationN, ...durationBounds] = row.duration_interval;
+        const itl = itlByKey.get(keyOf(row)) ?? new Map<number, number>();
         return {
           ...sums(row),
           ttft: toPercentiles(row.ttft),
-          itl: percentilesOf(itlByKey.get(keyOf(row)) ?? new Map()),
+          itl: percentilesOf(itl),
           duration: toPercentiles(row.duration),
-          intervals: { ttft: toIntervals(Number(ttftN), ttftBounds), duration: toIntervals(Number(durationN), durationBounds) },
+          intervals: {
+            ttft: toIntervals(Number(ttftN), ttftBounds),
+            itl: intervalsOf(itl, Number(row.responses)),
+            duration: toIntervals(Number(durationN), durationBounds),
+          },
         };
       }),
   );
@@ -204,7 +212,7 @@ function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], s
       ttft: percentilesOf(ttftHist),
       itl: percentilesOf(itlHist),
       duration: percentilesOf(durationHist),
-      intervals: { ttft: intervalsOf(ttftHist), duration: intervalsOf(durationHist) },
+      intervals: { ttft: intervalsOf(ttftHist), itl: intervalsOf(itlHist, counters.responses), duration: intervalsOf(durationHist) },
     });
   }
   return sortAggregates(aggregates);

@@ -173,11 +173,13 @@ function metricValues(aggregate: Aggregate, handshake: Handshakes | undefined, s
   };
 }
 
-/** The percentile each metric with an interval reads (inter-token latency has none: aggregate.ts). */
+/** The percentile each percentile metric reads, by histogram and quantile. */
 const PERCENTILE_OF: Partial<Record<ComparedMetric, [keyof Aggregate['intervals'], keyof PercentileIntervals]>> = {
   ttftP50: ['ttft', 'p50'],
   ttftP90: ['ttft', 'p90'],
   ttftP99: ['ttft', 'p99'],
+  itlP50: ['itl', 'p50'],
+  itlP99: ['itl', 'p99'],
   durationP50: ['duration', 'p50'],
   durationP90: ['duration', 'p90'],
   durationP99: ['duration', 'p99'],

@@ -194,29 +194,36 @@ describeEachDatabase('dashboard queries', (database) => {
   test('compare calls a difference only when the samples show it: ten responses a side 9 % apart are not clear, four hundred are', async () => {
     const { store } = database();
     // Another day, so the seeded range keeps its figures. TTFT spread evenly over
-    // 100–200 ms on WebSocket, 10 % later on SSE; each size is its own service.
+    // 100–200 ms on WebSocket, 10 % later on SSE; each response's gaps all alike, spread
+    // over 10–20 ms, 10 % longer on SSE. Each size is its own service.
     const day = BASE + 4 * 24 * 3600_000;
     const sample = (service: string, n: number) =>
       (['websocket', 'sse'] as const).flatMap((transport, t) =>
-        Array.from({ length: n }, (_, i) => ({
-          ...syntheticResponse(i + t * n, new Date(day + i * 100 + t * 50), 4),
-          service,
-          model: 'same-model',
-          transport,
-          ttftMs: (transport === 'sse' ? 1.1 : 1) * (100 + (100 * (i + 0.5)) / n),
-        })),
+        Array.from({ length: n }, (_, i) => {
+          const slower = transport === 'sse' ? 1.1 : 1;
+          const [ttftMs, gapMs] = [slower * (100 + (100 * (i + 0.5)) / n), slower * (10 + (10 * (i + 0.5)) / n)];
+          return {
+            ...syntheticResponse(i + t * n, new Date(day + i * 100 + t * 50), 4),
+            service,
+            model: 'same-model',
+            transport,
+            ttftMs,
+            tokenOffsetsUs: Array.from({ length: 20 }, (_, k) => Math.round((ttftMs + k * gapMs) * 1000)),
+          };
+        }),
       );
     await writeBatch(store, { responses: [...sample('few', 10), ...sample('many', 400)], connections: [] });
     const range = { from: new Date(day), to: new Date(day + 60_000) };
     for (const source of ['raw', 'rollups'] as const) {
-      const ttftP50 = async (service: string) => {
-        const [model] = (await compareTransports(store.db, { ...range, service }, source, day + 3600_000)).models;
-        return model.differences.find((d) => d.metric === 'ttftP50')!;
-      };
-      const [few, many] = [await ttftP50('few'), await ttftP50('many')];
-      assert.ok(few.percent! < -LEVEL_PERCENT && many.percent! < -LEVEL_PERCENT, `${source}: ${few.percent} and ${many.percent} % apart, more than a bucket`);
-      assert.deepEqual([few.significant, few.improved], [false, null], source);
-      assert.deepEqual([many.significant, many.improved], [true, true], source);
+      const differences = async (service: string) => (await compareTransports(store.db, { ...range, service }, source, day + 3600_000)).models[0].differences;
+      const [few, many] = [await differences('few'), await differences('many')];
+      for (const metric of ['ttftP50', 'itlP50'] as const) {
+        const [a, b] = [few, many].map((d) => d.find((difference) => difference.metric === metric)!);
+        assert.ok(a.percent! < -LEVEL_PERCENT && b.percent! < -LEVEL_PERCENT, `${source} ${metric}: ${a.percent} and ${b.percent} % apart, more than a bucket`);
+        // Ten responses' 190 gaps are ten samples, not 190: as 190 they would be called apart.
+        assert.deepEqual([a.significant, a.improved], [false, null], `${source} ${metric}`);
+        assert.deepEqual([b.significant, b.improved], [true, true], `${source} ${metric}`);
+      }
     }
   });
 
