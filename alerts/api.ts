@@ -37,6 +37,7 @@ export function ruleView(rule: AlertRule) {
     state: rule.state,
     stateSince: rule.stateSince?.toISOString() ?? null,
     lastValue: rule.lastValue,
+    lastResponses: rule.lastResponses,
     lastEvaluatedAt: rule.lastEvaluatedAt?.toISOString() ?? null,
     createdAt: rule.createdAt.toISOString(),
     updatedAt: rule.updatedAt.toISOString(),

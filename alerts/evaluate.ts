@@ -130,18 +130,22 @@ async function connectionOverhead(db: Db, rule: RuleDefinition, window: Evaluati
   return numberOrNull(row?.value);
 }
 
-/**
- * The rule's value over its window ending at `now`; null when there was nothing to measure,
- * or fewer responses than the rule's minResponses.
- */
-export async function computeRuleValue(db: Db, rule: RuleDefinition, now: Date): Promise<number | null> {
+/** What one evaluation read: the rule's value, and the responses in its window where they were counted. */
+export interface RuleReading {
+  /** Null when there was nothing to measure, or fewer responses than the rule's minResponses. */
+  value: number | null;
+  /** Null where not counted: a connection-overhead rule without a minimum reads connections only. */
+  responses: number | null;
+}
+
+/** The rule's reading over its window ending at `now`. */
+export async function readRule(db: Db, rule: RuleDefinition, now: Date): Promise<RuleReading> {
   const window = evaluationWindow(rule.windowSeconds, now);
-  const tooFew = (sums: RollupSums) => sums.responses < rule.minResponses;
-  if (rule.metric === 'connection_overhead') {
-    return rule.minResponses > 0 && tooFew(await rollupSums(db, rule, window)) ? null : connectionOverhead(db, rule, window);
-  }
+  if (rule.metric === 'connection_overhead' && rule.minResponses === 0) return { value: await connectionOverhead(db, rule, window), responses: null };
   const sums = await rollupSums(db, rule, window);
-  return tooFew(sums) ? null : rollupValue(rule, sums, window);
+  const reading = { value: null, responses: sums.responses };
+  if (sums.responses < rule.minResponses) return reading;
+  return { ...reading, value: rule.metric === 'connection_overhead' ? await connectionOverhead(db, rule, window) : rollupValue(rule, sums, window) };
 }
 
 /**
@@ -176,10 +180,10 @@ export interface RuleEvaluation {
 /** Evaluates one rule at `now` and stores the outcome. */
 export async function evaluateRule(db: Db, rule: AlertRule, now: Date): Promise<RuleEvaluation> {
   const definition = ruleDefinition(rule);
-  const value = await computeRuleValue(db, definition, now);
-  const transition = nextTransition(rule, breaches(definition, value), now);
-  const event = await recordEvaluation(db, rule, value, now, transition);
-  return { rule, value, event };
+  const reading = await readRule(db, definition, now);
+  const transition = nextTransition(rule, breaches(definition, reading.value), now);
+  const event = await recordEvaluation(db, rule, reading, now, transition);
+  return { rule, value: reading.value, event };
 }
 
 export interface EvaluationOptions {

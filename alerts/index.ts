@@ -1,6 +1,6 @@
 export { createAlertsApi, eventView, ruleView, type AlertsApi, type AlertsApiOptions, type ApiResponse, type EventView, type RuleView } from './api';
 export { runAlertsCli, type CliIo } from './cli';
-export { computeRuleValue, evaluateRules, type RuleEvaluation } from './evaluate';
+export { evaluateRules, readRule, type RuleEvaluation, type RuleReading } from './evaluate';
 export { alertIntervalMsFromEnv, startAlertEvaluator, type AlertEvaluator, type AlertEvaluatorOptions, type TickResult } from './evaluator';
 export { sendTestNotification, type DeliveryOptions } from './notify';
 export {

@@ -101,7 +101,7 @@ export interface FieldError {
 export type Validation = { ok: true; rule: RuleDefinition } | { ok: false; errors: FieldError[] };
 
 /** Fields the API returns alongside a rule; accepted back and ignored, so a read rule can be re-sent. */
-const READ_ONLY_FIELDS = ['id', 'state', 'stateSince', 'lastValue', 'lastEvaluatedAt', 'createdAt', 'updatedAt', 'description'];
+const READ_ONLY_FIELDS = ['id', 'state', 'stateSince', 'lastValue', 'lastResponses', 'lastEvaluatedAt', 'createdAt', 'updatedAt', 'description'];
 const RULE_FIELDS = ['name', 'metric', 'statistic', 'comparison', 'threshold', 'unit', 'window', 'pending', 'minResponses', 'filters', 'webhooks', 'enabled'];
 
 const MIN_WINDOW_SECONDS = 60;
@@ -343,7 +343,7 @@ export function ruleDefinition(row: AlertRule): RuleDefinition {
 }
 
 /** A definition in the shape users write, the inverse of validateRule. */
-export function toRuleInput(rule: RuleDefinition): RuleInput & { unit: Unit; window: string; pending: string } {
+export function toRuleInput(rule: RuleDefinition): RuleInput & { unit: Unit; window: string; pending: string; minResponses: number } {
   return {
     name: rule.name,
     metric: rule.metric,

@@ -57,25 +57,26 @@ export interface Transition {
 }
 
 /**
- * Stores one evaluation: the value seen and, on a transition, the new state and its event.
+ * Stores one evaluation: the value and responses seen and, on a transition, the new state and its event.
  * The state update is conditional on the state the evaluator read, so a rule disabled or
  * changed meanwhile is not overwritten; the event is then dropped and undefined returned.
  */
 export async function recordEvaluation(
   db: Db,
   rule: AlertRule,
-  value: number | null,
+  { value, responses }: { value: number | null; responses: number | null },
   at: Date,
   transition?: Transition,
 ): Promise<AlertEvent | undefined> {
+  const last = { lastValue: value, lastResponses: responses, lastEvaluatedAt: at };
   if (!transition) {
-    await db.update(alertRules).set({ lastValue: value, lastEvaluatedAt: at }).where(eq(alertRules.id, rule.id));
+    await db.update(alertRules).set(last).where(eq(alertRules.id, rule.id));
     return undefined;
   }
   return db.transaction(async (tx) => {
     const changed = await tx
       .update(alertRules)
-      .set({ lastValue: value, lastEvaluatedAt: at, state: transition.stored, stateSince: at })
+      .set({ ...last, state: transition.stored, stateSince: at })
       .where(and(eq(alertRules.id, rule.id), eq(alertRules.state, rule.state), eq(alertRules.enabled, true)))
       .returning({ id: alertRules.id });
     if (changed.length === 0) return undefined;

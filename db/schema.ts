@@ -305,6 +305,8 @@ export const alertRules = pgTable('alert_rules', {
   state: text('state').notNull().default('inactive'),
   stateSince: ts('state_since'),
   lastValue: doublePrecision('last_value'),
+  /** Responses in the window at the last evaluation, where it read them: why a rule with a minimum has no value. */
+  lastResponses: integer('last_responses'),
   lastEvaluatedAt: ts('last_evaluated_at'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),

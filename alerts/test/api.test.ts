@@ -34,7 +34,7 @@ describeEachDatabase('alerts API', (database) => {
         id: 0, name: 'websocket ttft p99', metric: 'ttft', statistic: 'p99', comparison: '>', threshold: 300, unit: 'ms',
         window: '1m', pending: '0s', minResponses: 0, filters: { transport: 'websocket' }, webhooks: [], enabled: true,
         description: 'TTFT p99 > 300 ms over 1m (transport=websocket)',
-        state: 'inactive', stateSince: null, lastValue: null, lastEvaluatedAt: null, createdAt: '', updatedAt: '',
+        state: 'inactive', stateSince: null, lastValue: null, lastResponses: null, lastEvaluatedAt: null, createdAt: '', updatedAt: '',
       },
     );
     assert.deepEqual(await api.get({ id: String(rule.id) }), { status: 200, body: { rule } });

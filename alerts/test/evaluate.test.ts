@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { asc } from 'drizzle-orm';
+import type { Db } from '../../db/client';
 import { RELATIVE_ACCURACY } from '../../db/histogram';
 import { alertEvents } from '../../db/schema';
 import { describeEachDatabase } from '../../test/support/databases';
-import { computeRuleValue, evaluationWindow } from '../evaluate';
+import { evaluationWindow, readRule } from '../evaluate';
 import { startAlertEvaluator, type AlertEvaluator } from '../evaluator';
-import type { RuleInput } from '../rule';
+import type { RuleDefinition, RuleInput } from '../rule';
 import { insertRule } from '../rules-store';
 import { clearTables, Clock, connectionAt, definition, ingest, responsesAt, startReceiver, type Receiver } from './support';
+
+const valueOf = async (db: Db, rule: RuleDefinition, now: Date) => (await readRule(db, rule, now)).value;
 
 const close = (actual: number | null, expected: number, tolerance = RELATIVE_ACCURACY) =>
   assert.ok(actual !== null && Math.abs(actual - expected) <= expected * tolerance, `${actual} is not within ${tolerance * 100}% of ${expected}`);
@@ -48,7 +51,7 @@ describeEachDatabase('alert rule values', (database) => {
         connectionAt(new Date(now.getTime() - 2 * 3600_000), { responses: 5, tlsMs: 999, closedAt: new Date(now.getTime() - 3600_000) }),
       ],
     );
-    const value = (input: Partial<RuleInput>) => computeRuleValue(store.db, definition({ window: '5m', ...input }), now);
+    const value = (input: Partial<RuleInput>) => valueOf(store.db, definition({ window: '5m', ...input }), now);
     const windowSeconds = evaluationWindow(300, now).seconds;
 
     close(await value({ statistic: 'p50' }), 100);
@@ -74,9 +77,10 @@ describeEachDatabase('alert rule values', (database) => {
     const recent = new Date(now.getTime() - 10_000);
     // Two slow responses the rule watches (a p99 of two is noise), and thirty it does not.
     await ingest(store, [...responsesAt(recent, 2, { ttftMs: 4000 }), ...responsesAt(recent, 30, { ttftMs: 100, transport: 'sse' })], [connectionAt(recent, { responses: 2 })]);
-    const value = (input: Partial<RuleInput>) => computeRuleValue(store.db, definition({ window: '5m', ...input }), now);
+    const value = (input: Partial<RuleInput>) => valueOf(store.db, definition({ window: '5m', ...input }), now);
     close(await value({ statistic: 'p99' }), 4000);
-    assert.equal(await value({ statistic: 'p99', minResponses: 3 }), null);
+    // The reading says why: two responses of the three asked for.
+    assert.deepEqual(await readRule(store.db, definition({ window: '5m', statistic: 'p99', minResponses: 3 }), now), { value: null, responses: 2 });
     assert.equal(await value({ metric: 'error_rate', statistic: 'rate', threshold: 1, minResponses: 3 }), null);
     assert.equal(await value({ metric: 'connection_overhead', statistic: 'avg', threshold: 1, minResponses: 3 }), null);
     // Enough responses: the same figures as without the floor.
@@ -88,9 +92,9 @@ describeEachDatabase('alert rule values', (database) => {
   test('no traffic is no value for latencies and zero for rates', async () => {
     const { store } = database();
     const now = new Clock().now();
-    assert.equal(await computeRuleValue(store.db, definition({}), now), null);
-    assert.equal(await computeRuleValue(store.db, definition({ metric: 'responses_per_second', statistic: 'rate', threshold: 1 }), now), 0);
-    assert.equal(await computeRuleValue(store.db, definition({ metric: 'error_rate', statistic: 'rate', threshold: 1 }), now), 0);
+    assert.equal(await valueOf(store.db, definition({}), now), null);
+    assert.equal(await valueOf(store.db, definition({ metric: 'responses_per_second', statistic: 'rate', threshold: 1 }), now), 0);
+    assert.equal(await valueOf(store.db, definition({ metric: 'error_rate', statistic: 'rate', threshold: 1 }), now), 0);
   });
 });
 

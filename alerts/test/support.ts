@@ -133,7 +133,7 @@ export function definition(input: Partial<RuleInput> = {}): RuleDefinition {
 export function ruleRow(input: Partial<RuleInput> = {}, row: Partial<AlertRule> = {}): AlertRule {
   const at = new Date(START);
   return {
-    id: 1, ...definition(input), state: 'inactive', stateSince: null, lastValue: null, lastEvaluatedAt: null,
+    id: 1, ...definition(input), state: 'inactive', stateSince: null, lastValue: null, lastResponses: null, lastEvaluatedAt: null,
     createdAt: at, updatedAt: at, ...row,
   };
 }

@@ -1,1 +1,2 @@
-ALTER TABLE "alert_rules" ADD COLUMN "min_responses" integer DEFAULT 0 NOT NULL;
+ALTER TABLE "alert_rules" ADD COLUMN "min_responses" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "alert_rules" ADD COLUMN "last_responses" integer;

@@ -191,8 +191,13 @@ describe('the alerts views', () => {
     assert.match(await text('rule-status'), /TTFT p99 > 250 ms over 5m \(transport=websocket\), from 20 responses/);
   });
 
-  test('an evaluation over slow traffic fires: the state, the value and the webhook outcome show', async () => {
-    await ingest(store, responsesAt(new Date(Date.now() - 1000), 20, { ttftMs: 900 }));
+  test('an evaluation over slow traffic fires once there are enough responses: the state, the value and the webhook outcome show', async () => {
+    await ingest(store, responsesAt(new Date(Date.now() - 1000), 10, { ttftMs: 900 }));
+    assert.equal((await evaluateAt(new Date()))[0].value, null);
+    await page.reload();
+    assert.match(await text('rule-status'), /^inactive .* last value too few responses \(10 of 20\)/);
+
+    await ingest(store, responsesAt(new Date(Date.now() - 1000), 10, { ttftMs: 900 }));
     const [{ value }] = await evaluateAt(new Date());
     assert.ok(value !== null && value > 250);
     assert.equal(receiver.requests.at(-1)?.body.state, 'firing');

@@ -25,9 +25,12 @@ export function ruleValueText(rule: Pick<RuleView, 'metric'>, value: number | nu
   return value === null ? 'no data' : formatValue(value, METRIC_SPECS[rule.metric].unit);
 }
 
-/** "412 ms (> 300 ms)": the last value beside the condition it is judged by. */
+/** "412 ms (> 300 ms)": the last value beside the condition it is judged by; "too few responses (3 of 20)" where the rule's minimum held it back. */
 export function LastValue({ rule }: { rule: RuleView }) {
   if (rule.lastEvaluatedAt === null) return <span className="muted">not evaluated yet</span>;
+  if (rule.lastValue === null && rule.lastResponses && rule.lastResponses < rule.minResponses) {
+    return <span className="nowrap">too few responses ({rule.lastResponses} of {rule.minResponses})</span>;
+  }
   return (
     <span className="nowrap">
       {ruleValueText(rule, rule.lastValue)}{' '}
