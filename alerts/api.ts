@@ -54,6 +54,7 @@ export function eventView(event: AlertEvent) {
     fromState: event.fromState,
     toState: event.toState,
     value: event.value,
+    responses: event.responses,
     deliveries: event.deliveries,
   };
 }

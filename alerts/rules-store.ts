@@ -82,7 +82,7 @@ export async function recordEvaluation(
     if (changed.length === 0) return undefined;
     const [event] = await tx
       .insert(alertEvents)
-      .values({ ruleId: rule.id, at, fromState: rule.state, toState: transition.to, value })
+      .values({ ruleId: rule.id, at, fromState: rule.state, toState: transition.to, value, responses })
       .returning();
     return event;
   });

@@ -323,6 +323,8 @@ export const alertEvents = pgTable(
     fromState: text('from_state').notNull(),
     toState: text('to_state').notNull(),
     value: doublePrecision('value'),
+    /** Responses in the window, where the evaluation counted them (alert_rules.last_responses). */
+    responses: integer('responses'),
     /** Webhook delivery outcomes: one entry per target. */
     deliveries: jsonb('deliveries')
       .$type<{ url: string; ok: boolean; status?: number; error?: string; attempts: number }[]>()

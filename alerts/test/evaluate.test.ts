@@ -115,6 +115,13 @@ describeEachDatabase('alert evaluation', (database) => {
   });
 
   const events = () => database().store.db.select().from(alertEvents).orderBy(asc(alertEvents.id));
+  /** Two minutes on, past a 1m window: `count` responses of `ttftMs`, evaluated and notified. */
+  const windowLater = async (count: number, ttftMs: number) => {
+    clock.advance(120);
+    await ingest(database().store, responsesAt(clock.recent(), count, { ttftMs }));
+    await evaluator.tick();
+    await evaluator.idle();
+  };
 
   test('data crossing the threshold fires a webhook; data that recovers resolves it', async () => {
     const { store } = database();
@@ -137,10 +144,7 @@ describeEachDatabase('alert evaluation', (database) => {
     assert.deepEqual((firing.rule as { id: number }).id, rule.id);
 
     // The slow minute leaves the window; only fast responses remain.
-    clock.advance(120);
-    await ingest(store, responsesAt(clock.recent(), 20, { ttftMs: 110 }));
-    await evaluator.tick();
-    await evaluator.idle();
+    await windowLater(20, 110);
     assert.deepEqual(receiver.requests.map((r) => r.body.state), ['firing', 'resolved']);
 
     const history = await events();
@@ -150,6 +154,20 @@ describeEachDatabase('alert evaluation', (database) => {
       [{ url: receiver.url, ok: true, status: 200, attempts: 1 }],
       [{ url: receiver.url, ok: true, status: 200, attempts: 1 }],
     ]);
+  });
+
+  test('a firing rule whose window falls below its minimum resolves, and the rule and its event keep the count', async () => {
+    const { store } = database();
+    await insertRule(store.db, definition({ minResponses: 10, webhooks: [{ url: receiver.url }] }));
+    await ingest(store, responsesAt(clock.recent(), 10, { ttftMs: 700 }));
+    await evaluator.tick();
+    // The slow minute leaves the window, and three slow responses are too few to judge.
+    await windowLater(3, 700);
+    assert.deepEqual(receiver.requests.map((r) => r.body.state), ['firing', 'resolved']);
+    const history = await events();
+    assert.deepEqual(history.map((e) => [e.toState, e.value === null, e.responses]), [['firing', false, 10], ['resolved', true, 3]]);
+    const [rule] = await store.db.query.alertRules.findMany();
+    assert.deepEqual([rule.lastValue, rule.lastResponses], [null, 3]);
   });
 
   test('a breach fires only once it has lasted the pending duration; a shorter one never notifies', async () => {

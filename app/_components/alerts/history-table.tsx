@@ -1,7 +1,7 @@
 /** A rule's state changes, newest first, with the value seen and where each notification went. */
 import type { EventView, RuleView } from '@/alerts';
 import { DeliveryOutcome } from './delivery-outcome';
-import { formatTime, ruleValueText, StateBadge } from './rule-summary';
+import { formatTime, readingText, StateBadge } from './rule-summary';
 
 export function HistoryTable({ rule, events }: { rule: RuleView; events: EventView[] }) {
   return (
@@ -30,7 +30,7 @@ export function HistoryTable({ rule, events }: { rule: RuleView; events: EventVi
                 <td className="nowrap">
                   <StateBadge state={event.fromState} /> → <StateBadge state={event.toState} />
                 </td>
-                <td className="num nowrap">{ruleValueText(rule, event.value)}</td>
+                <td className="num nowrap">{readingText(rule, event.value, event.responses)}</td>
                 <td>
                   {event.deliveries.length === 0 ? (
                     <span className="muted">—</span>

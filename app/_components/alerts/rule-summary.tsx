@@ -25,15 +25,18 @@ export function ruleValueText(rule: Pick<RuleView, 'metric'>, value: number | nu
   return value === null ? 'no data' : formatValue(value, METRIC_SPECS[rule.metric].unit);
 }
 
-/** "412 ms (> 300 ms)": the last value beside the condition it is judged by; "too few responses (3 of 20)" where the rule's minimum held it back. */
+/** An evaluation's value, or "too few responses (3 of 20)" where the rule's minimum held it back. */
+export function readingText(rule: Pick<RuleView, 'metric' | 'minResponses'>, value: number | null, responses: number | null): string {
+  if (value === null && responses && responses < rule.minResponses) return `too few responses (${responses} of ${rule.minResponses})`;
+  return ruleValueText(rule, value);
+}
+
+/** "412 ms (> 300 ms)": the last value beside the condition it is judged by. */
 export function LastValue({ rule }: { rule: RuleView }) {
   if (rule.lastEvaluatedAt === null) return <span className="muted">not evaluated yet</span>;
-  if (rule.lastValue === null && rule.lastResponses && rule.lastResponses < rule.minResponses) {
-    return <span className="nowrap">too few responses ({rule.lastResponses} of {rule.minResponses})</span>;
-  }
   return (
     <span className="nowrap">
-      {ruleValueText(rule, rule.lastValue)}{' '}
+      {readingText(rule, rule.lastValue, rule.lastResponses)}{' '}
       <span className="muted">
         ({rule.comparison} {ruleValueText(rule, Number(rule.threshold))})
       </span>
