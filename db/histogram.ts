@@ -63,8 +63,10 @@ export function histogramRanks(hist: HistogramBuckets | ReadonlyMap<number, numb
   });
 }
 
+/** The rank a quantile is read at, DDSketch's rule: the value of rank q·(n−1), counting from 0. */
+export const quantileRank = (q: number, total: number) => q * (total - 1);
+
 /** Quantiles (0..1) from one histogram; null where the histogram is empty. */
 export function histogramQuantiles(hist: HistogramBuckets | ReadonlyMap<number, number>, qs: readonly number[]): (number | null)[] {
-  // Same rank rule as DDSketch: the bucket holding the value of rank q·(n−1).
-  return histogramRanks(hist, (total) => qs.map((q) => q * (total - 1)));
+  return histogramRanks(hist, (total) => qs.map((q) => quantileRank(q, total)));
 }

@@ -7,15 +7,16 @@
  * (bench/queries: 4.7–7.6 s at 10 M responses a week). Overview and compare both read
  * through here, so the two paths are defined once.
  *
- * Raw percentiles are the exact value at rank q·(n−1), the rule histogramQuantiles applies
- * to buckets, rather than percentile_cont: interpolating between two neighbours that sit
- * further apart than a bucket's width would put the two readers further apart than the
- * histogram's stated error, for reasons that have nothing to do with the rollups.
+ * Raw percentiles are the exact value at rank q·(n−1), the rule quantileRank
+ * (db/histogram.ts) applies to buckets, rather than percentile_cont: interpolating between
+ * two neighbours that sit further apart than a bucket's width would put the two readers
+ * further apart than the histogram's stated error, for reasons that have nothing to do with
+ * the rollups.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { bucketStart, HOUR_MS, minuteStart } from '../time-buckets';
-import { histogramQuantiles, histogramRanks } from '../histogram';
+import { histogramRanks, quantileRank } from '../histogram';
 import { queryRows } from '../rows';
 import { CONFIDENCE_Z, interval, quantileRanks, type Interval } from './confidence';
 import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
@@ -130,22 +131,22 @@ function recordKey(record: RollupSums, by: readonly Dimension[], stepMs: number)
   };
 }
 
-const percentilesOf = (counts: Counts) => toPercentiles(histogramQuantiles(counts, QUANTILES));
-
 /**
- * The percentiles' intervals from a histogram. `samples`: how many independent values it
- * holds, where fewer than its count. Inter-token gaps are not independent: a stream's gaps
- * rise and fall together, so each response counts once (at most: one with a single token
- * has no gap), and the ranks on that many values are scaled onto the histogram's.
+ * The percentiles of a histogram and their intervals, its buckets sorted once. `samples`:
+ * how many independent values it holds, where fewer than its count. Inter-token gaps are not
+ * independent: a stream's gaps rise and fall together, so each response counts once (at
+ * most: one with a single token has no gap), and the interval ranks on that many values are
+ * scaled onto the histogram's.
  */
-function intervalsOf(counts: Counts, samples?: number): PercentileIntervals {
+function distributionOf(counts: Counts, samples?: number): { percentiles: Percentiles; intervals: PercentileIntervals } {
   let n = 0;
-  const bounds = histogramRanks(counts, (total) => {
+  const values = histogramRanks(counts, (total) => {
     n = Math.min(samples ?? total, total);
     const scale = n > 1 ? (total - 1) / (n - 1) : 1;
-    return QUANTILES.flatMap((q) => (quantileRanks(q, n) ?? [null, null]).map((rank) => (rank === null ? null : rank * scale)));
+    const bounds = QUANTILES.flatMap((q) => (quantileRanks(q, n) ?? [null, null]).map((rank) => (rank === null ? null : rank * scale)));
+    return [...QUANTILES.map((q) => quantileRank(q, total)), ...bounds];
   });
-  return toIntervals(n, bounds);
+  return { percentiles: toPercentiles(values.slice(0, QUANTILES.length)), intervals: toIntervals(n, values.slice(QUANTILES.length)) };
 }
 
 async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimension[], stepSeconds: number, itl: Promise<Map<string, Counts>>): Promise<Aggregate[]> {
@@ -177,17 +178,13 @@ async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimensi
       .map((row) => {
         const [ttftN, ...ttftBounds] = row.ttft_interval;
         const [durationN, ...durationBounds] = row.duration_interval;
-        const itl = itlByKey.get(keyOf(row)) ?? new Map<number, number>();
+        const itl = distributionOf(itlByKey.get(keyOf(row)) ?? new Map(), Number(row.responses));
         return {
           ...sums(row),
           ttft: toPercentiles(row.ttft),
-          itl: percentilesOf(itl),
+          itl: itl.percentiles,
           duration: toPercentiles(row.duration),
-          intervals: {
-            ttft: toIntervals(Number(ttftN), ttftBounds),
-            itl: intervalsOf(itl, Number(row.responses)),
-            duration: toIntervals(Number(durationN), durationBounds),
-          },
+          intervals: { ttft: toIntervals(Number(ttftN), ttftBounds), itl: itl.intervals, duration: toIntervals(Number(durationN), durationBounds) },
         };
       }),
   );
@@ -204,15 +201,16 @@ function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], s
     if (group.responses <= 0) continue;
     const key = recordKey(group, by, stepMs);
     const { bucket: _bucket, model: _model, transport: _transport, ttftHist, itlHist, durationHist, ...counters } = group;
+    const [ttft, itl, duration] = [distributionOf(ttftHist), distributionOf(itlHist, counters.responses), distributionOf(durationHist)];
     aggregates.push({
       time: key.k_time,
       model: key.k_model,
       transport: key.k_transport,
       ...counters,
-      ttft: percentilesOf(ttftHist),
-      itl: percentilesOf(itlHist),
-      duration: percentilesOf(durationHist),
-      intervals: { ttft: intervalsOf(ttftHist), itl: intervalsOf(itlHist, counters.responses), duration: intervalsOf(durationHist) },
+      ttft: ttft.percentiles,
+      itl: itl.percentiles,
+      duration: duration.percentiles,
+      intervals: { ttft: ttft.intervals, itl: itl.intervals, duration: duration.intervals },
     });
   }
   return sortAggregates(aggregates);
