@@ -244,11 +244,17 @@ function parseWebhooks(value: unknown, allowlist: readonly string[], errors: Fie
 
 const MAX_MIN_RESPONSES = 1_000_000_000;
 
+/**
+ * Whether a rule on `metric` may ask for a minimum of responses: not one on traffic itself,
+ * which must see it fall to nothing. The form hides the field where the API would refuse it.
+ */
+export const takesMinResponses = (metric: Metric) => metric !== 'responses_per_second';
+
 function parseMinResponses(value: unknown, metric: Metric | undefined, errors: FieldError[]): number {
   if (value === undefined || value === null || value === 0) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_MIN_RESPONSES) {
     errors.push({ field: 'minResponses', message: 'must be a whole number of responses, 0 or more' });
-  } else if (metric === 'responses_per_second') {
+  } else if (metric && !takesMinResponses(metric)) {
     errors.push({ field: 'minResponses', message: 'does not apply to responses/s: a rule on traffic must see it fall to nothing' });
   } else {
     return value;

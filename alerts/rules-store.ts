@@ -57,9 +57,10 @@ export interface Transition {
 }
 
 /**
- * Stores one evaluation: the value and responses seen and, on a transition, the new state and its event.
- * The state update is conditional on the state the evaluator read, so a rule disabled or
- * changed meanwhile is not overwritten; the event is then dropped and undefined returned.
+ * Stores one evaluation: the value and responses seen and, on a transition, the new state
+ * and its event. The state update is conditional on the state the evaluator read, so a rule
+ * disabled or changed meanwhile is not overwritten; the event is then dropped and undefined
+ * returned.
  */
 export async function recordEvaluation(
   db: Db,

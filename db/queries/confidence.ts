@@ -8,8 +8,8 @@
  *   (counting from 1: the binomial count of values below it, normally approximated; its
  *   coverage, simulated in test/confidence.test.ts, is at least 95 % from 5 values up).
  *   Where a rank falls outside the sample the interval is open on that side: ten values
- *   cannot bound a p99 from above. Two percentiles differ when their intervals do not overlap, a test at
- *   well under 5 % error;
+ *   cannot bound a p99 from above. Two percentiles differ when their intervals do not
+ *   overlap, a test at well under 5 % error;
  * - a rate of events among responses (errors, reused connections) by the two-proportion
  *   z-test.
  */

@@ -7,7 +7,7 @@
 import { useRouter } from 'next/navigation';
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import type { RuleView } from '@/alerts';
-import { COMPARISONS, METRIC_SPECS, METRICS, TRANSPORTS, WEBHOOK_FORMATS, type FieldError, type Metric, type WebhookFormat } from '@/alerts/rule';
+import { COMPARISONS, METRIC_SPECS, METRICS, takesMinResponses, TRANSPORTS, WEBHOOK_FORMATS, type FieldError, type Metric, type WebhookFormat } from '@/alerts/rule';
 import { transportName } from '@/lib/ui/format';
 import styles from './alerts.module.css';
 import { callAlertsApi } from './request';
@@ -61,16 +61,13 @@ const FIELDS = ['name', 'metric', 'statistic', 'comparison', 'threshold', 'unit'
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** A rule on responses/s takes no minimum (alerts/rule.ts). */
-const takesMinimum = (metric: Metric) => metric !== 'responses_per_second';
-
 /**
  * The draft as the API takes it. The minimum goes as a number when it is one (empty: none),
  * and as typed otherwise, for the server to name what is wrong with it.
  */
 function bodyOf(draft: Draft) {
   const typed = draft.minResponses.trim();
-  const minResponses = !takesMinimum(draft.metric) || typed === '' ? 0 : /^\d+$/.test(typed) ? Number(typed) : typed;
+  const minResponses = !takesMinResponses(draft.metric) || typed === '' ? 0 : /^\d+$/.test(typed) ? Number(typed) : typed;
   return { ...draft, minResponses };
 }
 
@@ -197,7 +194,7 @@ export function RuleForm({ rule, suggestions }: { rule?: RuleView; suggestions: 
         <Field label="Pending for" fields={['pending']} errors={errors} hint="how long a breach lasts before it fires; 0s fires at once">
           {(control) => <input {...control} value={draft.pending} onChange={(e) => update({ pending: e.target.value })} />}
         </Field>
-        {takesMinimum(draft.metric) ? (
+        {takesMinResponses(draft.metric) ? (
           <Field label="Minimum responses" fields={['minResponses']} errors={errors} hint="fewer in the window give no value: a p99 of three responses is noise; empty: any">
             {(control) => <input {...control} inputMode="numeric" value={draft.minResponses} onChange={(e) => update({ minResponses: e.target.value })} />}
           </Field>
