@@ -16,7 +16,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { bucketStart, HOUR_MS, minuteStart } from '../time-buckets';
-import { histogramRanks, quantileRank } from '../histogram';
+import { histogramQuantiles, histogramRanks, quantileRank } from '../histogram';
 import { queryRows } from '../rows';
 import { CONFIDENCE_Z, interval, quantileRanks, type Interval } from './confidence';
 import { filterConditions, percentileSource, type DashboardFilter, type PercentileSource } from './filter';
@@ -49,7 +49,14 @@ export interface Aggregate extends Counters {
   ttft: Percentiles;
   itl: Percentiles;
   duration: Percentiles;
-  intervals: { ttft: PercentileIntervals; itl: PercentileIntervals; duration: PercentileIntervals };
+  /** Where asked for (AggregateOptions.intervals). */
+  intervals?: AggregateIntervals;
+}
+
+export interface AggregateIntervals {
+  ttft: PercentileIntervals;
+  itl: PercentileIntervals;
+  duration: PercentileIntervals;
 }
 
 export interface AggregateOptions {
@@ -58,6 +65,8 @@ export interface AggregateOptions {
   stepSeconds?: number;
   /** Defaults to percentileSource(filter). */
   source?: PercentileSource;
+  /** The percentiles' confidence intervals too, for Compare; the Overview's series need none. */
+  intervals?: boolean;
 }
 
 export const NO_PERCENTILES: Percentiles = { p50: null, p90: null, p99: null };
@@ -78,6 +87,14 @@ function toIntervals(n: number, bounds: readonly (number | null)[]): PercentileI
   return { p50, p90, p99 };
 }
 
+/** Intervals as exactQuantileIntervals returns them, the count first; undefined where not asked for. */
+const sqlIntervals = (values: readonly (number | null)[] | undefined) => values && toIntervals(Number(values[0]), values.slice(1));
+
+/** An aggregate's intervals field: all three where they were asked for, none otherwise. */
+function intervalsField(ttft?: PercentileIntervals, itl?: PercentileIntervals, duration?: PercentileIntervals): Pick<Aggregate, 'intervals'> {
+  return ttft && itl && duration ? { intervals: { ttft, itl, duration } } : {};
+}
+
 function sortAggregates(rows: Aggregate[]): Aggregate[] {
   return rows.sort(
     (a, b) => (a.time ?? 0) - (b.time ?? 0) || (a.model ?? '').localeCompare(b.model ?? '') || (a.transport ?? '').localeCompare(b.transport ?? ''),
@@ -86,7 +103,7 @@ function sortAggregates(rows: Aggregate[]): Aggregate[] {
 
 type SumRow = KeyRow & CounterRow;
 
-function sums(row: SumRow): Omit<Aggregate, 'ttft' | 'itl' | 'duration' | 'intervals'> {
+function sums(row: SumRow): Omit<Aggregate, 'ttft' | 'itl' | 'duration'> {
   return { time: row.k_time === null ? null : Number(row.k_time), model: row.k_model, transport: row.k_transport, ...countersOf(row) };
 }
 
@@ -132,13 +149,14 @@ function recordKey(record: RollupSums, by: readonly Dimension[], stepMs: number)
 }
 
 /**
- * The percentiles of a histogram and their intervals, its buckets sorted once. `samples`:
- * how many independent values it holds, where fewer than its count. Inter-token gaps are not
- * independent: a stream's gaps rise and fall together, so each response counts once (at
- * most: one with a single token has no gap), and the interval ranks on that many values are
- * scaled onto the histogram's.
+ * The percentiles of a histogram and, where asked for, their intervals, its buckets sorted
+ * once. `samples`: how many independent values it holds, where fewer than its count.
+ * Inter-token gaps are not independent: a stream's gaps rise and fall together, so each
+ * response counts once (at most: one with a single token has no gap), and the interval
+ * ranks on that many values are scaled onto the histogram's.
  */
-function distributionOf(counts: Counts, samples?: number): { percentiles: Percentiles; intervals: PercentileIntervals } {
+function distributionOf(counts: Counts, intervals: boolean, samples?: number): { percentiles: Percentiles; intervals?: PercentileIntervals } {
+  if (!intervals) return { percentiles: toPercentiles(histogramQuantiles(counts, QUANTILES)) };
   let n = 0;
   const values = histogramRanks(counts, (total) => {
     n = Math.min(samples ?? total, total);
@@ -149,11 +167,16 @@ function distributionOf(counts: Counts, samples?: number): { percentiles: Percen
   return { percentiles: toPercentiles(values.slice(0, QUANTILES.length)), intervals: toIntervals(n, values.slice(QUANTILES.length)) };
 }
 
-async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimension[], stepSeconds: number, itl: Promise<Map<string, Counts>>): Promise<Aggregate[]> {
+async function fromRawRows(
+  db: Db,
+  filter: DashboardFilter,
+  { by, stepSeconds, intervals }: { by: readonly Dimension[]; stepSeconds: number; intervals: boolean },
+  itl: Promise<Map<string, Counts>>,
+): Promise<Aggregate[]> {
   const keys = keyColumns(by, sql`start_time`, stepSeconds);
   // Generation time is TTFT to the end of the stream, as the rollups count it (db/ingest.ts).
   const hasGeneration = sql`output_tokens > 0 and ttft_ms is not null and duration_ms > ttft_ms`;
-  const query = queryRows<SumRow & { ttft: number[] | null; duration: number[] | null; ttft_interval: (number | null)[]; duration_interval: (number | null)[] }>(
+  const query = queryRows<SumRow & { ttft: number[] | null; duration: number[] | null; ttft_interval?: (number | null)[]; duration_interval?: (number | null)[] }>(
     db,
     sql`select ${keys.select},
           count(*)::float8 as responses,
@@ -166,9 +189,8 @@ async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimensi
           count(connection_id)::float8 as connection_responses,
           count(connection_id) filter (where connection_reused)::float8 as reused_responses,
           ${exactQuantiles(sql`ttft_ms`)} as ttft,
-          ${exactQuantiles(sql`duration_ms`)} as duration,
-          ${exactQuantileIntervals(sql`ttft_ms`)} as ttft_interval,
-          ${exactQuantileIntervals(sql`duration_ms`)} as duration_interval
+          ${exactQuantiles(sql`duration_ms`)} as duration
+          ${intervals ? sql`, ${exactQuantileIntervals(sql`ttft_ms`)} as ttft_interval, ${exactQuantileIntervals(sql`duration_ms`)} as duration_interval` : sql``}
         from responses where ${filterConditions(filter, sql`start_time`)} ${keys.groupBy}`,
   );
   const [rows, itlByKey] = await Promise.all([query, itl]);
@@ -176,15 +198,13 @@ async function fromRawRows(db: Db, filter: DashboardFilter, by: readonly Dimensi
     rows
       .filter((row) => Number(row.responses) > 0)
       .map((row) => {
-        const [ttftN, ...ttftBounds] = row.ttft_interval;
-        const [durationN, ...durationBounds] = row.duration_interval;
-        const itl = distributionOf(itlByKey.get(keyOf(row)) ?? new Map(), Number(row.responses));
+        const itl = distributionOf(itlByKey.get(keyOf(row)) ?? new Map(), intervals, Number(row.responses));
         return {
           ...sums(row),
           ttft: toPercentiles(row.ttft),
           itl: itl.percentiles,
           duration: toPercentiles(row.duration),
-          intervals: { ttft: toIntervals(Number(ttftN), ttftBounds), itl: itl.intervals, duration: toIntervals(Number(durationN), durationBounds) },
+          ...intervalsField(sqlIntervals(row.ttft_interval), itl.intervals, sqlIntervals(row.duration_interval)),
         };
       }),
   );
@@ -194,14 +214,14 @@ function mergeBy(records: readonly (RollupRecord | RollupGroup)[], by: readonly 
   return mergeRecords(records, (record) => keyOf(recordKey(record, by, stepMs)));
 }
 
-function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], stepMs: number): Aggregate[] {
+function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], stepMs: number, intervals: boolean): Aggregate[] {
   const groups = mergeBy(records, by, stepMs);
   const aggregates: Aggregate[] = [];
   for (const group of groups.values()) {
     if (group.responses <= 0) continue;
     const key = recordKey(group, by, stepMs);
     const { bucket: _bucket, model: _model, transport: _transport, ttftHist, itlHist, durationHist, ...counters } = group;
-    const [ttft, itl, duration] = [distributionOf(ttftHist), distributionOf(itlHist, counters.responses), distributionOf(durationHist)];
+    const [ttft, itl, duration] = [distributionOf(ttftHist, intervals), distributionOf(itlHist, intervals, counters.responses), distributionOf(durationHist, intervals)];
     aggregates.push({
       time: key.k_time,
       model: key.k_model,
@@ -210,7 +230,7 @@ function fromGroups(records: readonly RollupGroup[], by: readonly Dimension[], s
       ttft: ttft.percentiles,
       itl: itl.percentiles,
       duration: duration.percentiles,
-      intervals: { ttft: ttft.intervals, itl: itl.intervals, duration: duration.intervals },
+      ...intervalsField(ttft.intervals, itl.intervals, duration.intervals),
     });
   }
   return sortAggregates(aggregates);
@@ -224,7 +244,7 @@ export async function aggregateGroupings(
   db: Db,
   filter: DashboardFilter,
   groupings: readonly (readonly Dimension[])[],
-  { stepSeconds = 60, source = percentileSource(filter) }: Omit<AggregateOptions, 'by'> = {},
+  { stepSeconds = 60, source = percentileSource(filter), intervals = false }: Omit<AggregateOptions, 'by'> = {},
 ): Promise<Aggregate[][]> {
   const stepMs = stepSeconds * 1000;
   // Read once, grouped by every dimension any grouping uses; each grouping then merges
@@ -242,13 +262,13 @@ export async function aggregateGroupings(
     const halves = middle > filter.from.getTime() ? [{ ...filter, to: new Date(middle) }, { ...filter, from: new Date(middle) }] : [filter];
     const read = await Promise.all(halves.map(async (half) => mergeBy(await readRollups(db, half, { hours, by: finest, stepMs }), finest, stepMs)));
     const groups = read.flatMap((merged) => [...merged.values()]);
-    return groupings.map((by) => fromGroups(groups, by, stepMs));
+    return groupings.map((by) => fromGroups(groups, by, stepMs, intervals));
   }
   // The minutes the range touches: its first minute may start before the range.
   const minutes = { ...filter, from: new Date(minuteStart(filter.from.getTime())) };
   const records = readRollups(db, minutes, { hours: false, by: finest, stepMs });
   const itlBy = async (by: readonly Dimension[]) => new Map([...mergeBy(await records, by, stepMs)].map(([key, group]) => [key, group.itlHist]));
-  return Promise.all(groupings.map((by) => fromRawRows(db, filter, by, stepSeconds, itlBy(by))));
+  return Promise.all(groupings.map((by) => fromRawRows(db, filter, { by, stepSeconds, intervals }, itlBy(by))));
 }
 
 /** Aggregates of the filtered responses, one per group; groups without responses are omitted. */

@@ -9,7 +9,7 @@ import type { Db } from '../client';
 import { HANDSHAKE_INPUTS, HANDSHAKE_MS } from '../handshake';
 import { RELATIVE_ACCURACY } from '../histogram';
 import { queryRows } from '../rows';
-import { aggregateResponses, type Aggregate, type PercentileIntervals } from './aggregate';
+import { aggregateResponses, type Aggregate, type AggregateIntervals, type PercentileIntervals } from './aggregate';
 import { intervalsOverlap, ratesDiffer, type Interval } from './confidence';
 import { connectionsInUse, inUseFromRollups, reportedOpen } from './connections-in-use';
 import { coveredSpan, percentileSource, ratePerSecond, type DashboardFilter, type PercentileSource, type TimeSpan } from './filter';
@@ -174,7 +174,7 @@ function metricValues(aggregate: Aggregate, handshake: Handshakes | undefined, s
 }
 
 /** The percentile each percentile metric reads, by histogram and quantile. */
-const PERCENTILE_OF: Partial<Record<ComparedMetric, [keyof Aggregate['intervals'], keyof PercentileIntervals]>> = {
+const PERCENTILE_OF: Partial<Record<ComparedMetric, [keyof AggregateIntervals, keyof PercentileIntervals]>> = {
   ttftP50: ['ttft', 'p50'],
   ttftP90: ['ttft', 'p90'],
   ttftP99: ['ttft', 'p99'],
@@ -191,7 +191,7 @@ function evidenceOf(aggregate: Aggregate): Partial<Record<ComparedMetric, Eviden
     reuseRatio: { hits: aggregate.reusedResponses, n: aggregate.connectionResponses },
   };
   for (const [metric, [histogram, quantile]] of Object.entries(PERCENTILE_OF)) {
-    const interval = aggregate.intervals[histogram][quantile];
+    const interval = aggregate.intervals?.[histogram][quantile];
     if (interval) evidence[metric as ComparedMetric] = { interval };
   }
   return evidence;
@@ -235,7 +235,7 @@ function transportRank(transport: string): number {
 export async function compareTransports(db: Db, filter: DashboardFilter, source: PercentileSource = percentileSource(filter), now = Date.now()): Promise<Comparison> {
   const all = { ...filter, transport: undefined };
   const [aggregates, transportHandshakes] = await Promise.all([
-    aggregateResponses(db, all, { by: ['model', 'transport'], source }),
+    aggregateResponses(db, all, { by: ['model', 'transport'], source, intervals: true }),
     handshakes(db, all, source),
   ]);
   const span = coveredSpan(filter, source, now);
