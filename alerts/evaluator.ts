@@ -100,7 +100,7 @@ export function startAlertEvaluator(options: AlertEvaluatorOptions): AlertEvalua
       now: now(),
       onTransition: ({ rule, event, value }) => {
         if (event.toState === 'firing' || event.toState === 'resolved') {
-          notifier.dispatch(event.id, { rule, state: event.toState, value, at: event.at });
+          notifier.dispatch(event.id, { rule, state: event.toState, value, responses: event.responses, at: event.at });
         }
       },
       onError: (rule, error) => onError(new Error(`evaluating alert rule "${rule.name}" failed`, { cause: error })),

@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/client';
 import type { AlertRule } from '../db/schema';
-import { describeCondition, formatValue, METRIC_SPECS, ruleDefinition, toRuleInput, webhookAllowlist, webhookUrlProblem, type Env, type WebhookTarget } from './rule';
+import { describeCondition, readingText, ruleDefinition, toRuleInput, webhookAllowlist, webhookUrlProblem, type Env, type WebhookTarget } from './rule';
 import { recordDeliveries, type Delivery } from './rules-store';
 
 export type NotificationState = 'firing' | 'resolved' | 'test';
@@ -14,6 +14,8 @@ export interface Notification {
   rule: AlertRule;
   state: NotificationState;
   value: number | null;
+  /** Responses the evaluation counted in the window (null where it did not count them). */
+  responses: number | null;
   at: Date;
 }
 
@@ -46,11 +48,10 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** "FIRING: ws-ttft — TTFT p99 is 412 ms (TTFT p99 > 300 ms over 5m (transport=websocket))". */
+/** "FIRING: ws-ttft — value 412 ms; condition TTFT p99 > 300 ms over 5m (transport=websocket)". */
 export function notificationSummary(notification: Notification): string {
   const definition = ruleDefinition(notification.rule);
-  const unit = METRIC_SPECS[definition.metric].unit;
-  const value = notification.value === null ? 'no data' : formatValue(notification.value, unit);
+  const value = readingText(definition, notification.value, notification.responses);
   const label = notification.state === 'test' ? 'TEST' : notification.state.toUpperCase();
   return `${label}: ${definition.name} — value ${value}; condition ${describeCondition(definition)}`;
 }
@@ -64,6 +65,7 @@ export function notificationBody(notification: Notification, format: WebhookTarg
     rule: { id: notification.rule.id, ...rule },
     state: notification.state,
     value: notification.value,
+    responses: notification.responses,
     threshold: rule.threshold,
     unit: rule.unit,
     at: notification.at.toISOString(),
@@ -134,7 +136,7 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
  * One attempt by default: someone is waiting on the answer, and it should show the failure.
  */
 export function sendTestNotification(rule: AlertRule, options: DeliveryOptions = {}, at = new Date()): Promise<Delivery[]> {
-  const notification: Notification = { rule, state: 'test', value: rule.lastValue, at };
+  const notification: Notification = { rule, state: 'test', value: rule.lastValue, responses: rule.lastResponses, at };
   return Promise.all(rule.webhooks.map((target) => deliverWebhook(target, notification, { retries: 0, ...options })));
 }
 

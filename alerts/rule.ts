@@ -371,6 +371,16 @@ export function formatValue(value: number, unit: Unit): string {
   return unit === '%' ? `${rounded}%` : `${rounded} ${unit}`;
 }
 
+/**
+ * An evaluation's value in its rule's unit; "no data" where no traffic matched, and "too
+ * few responses (3 of 20)" where the rule's minimum held the value back: the page and the
+ * notifications say the same.
+ */
+export function readingText(rule: { metric: Metric; minResponses: number }, value: number | null, responses: number | null): string {
+  if (value === null && responses && responses < rule.minResponses) return `too few responses (${responses} of ${rule.minResponses})`;
+  return value === null ? 'no data' : formatValue(value, METRIC_SPECS[rule.metric].unit);
+}
+
 /** "TTFT p99 > 300 ms over 5m (model=gpt-x, transport=websocket), from 20 responses": the condition in words. */
 export function describeCondition(rule: RuleDefinition): string {
   const spec = METRIC_SPECS[rule.metric];

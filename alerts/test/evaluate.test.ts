@@ -163,7 +163,8 @@ describeEachDatabase('alert evaluation', (database) => {
     await evaluator.tick();
     // The slow minute leaves the window, and three slow responses are too few to judge.
     await windowLater(3, 700);
-    assert.deepEqual(receiver.requests.map((r) => r.body.state), ['firing', 'resolved']);
+    assert.deepEqual(receiver.requests.map((r) => [r.body.state, r.body.value === null, r.body.responses]), [['firing', false, 10], ['resolved', true, 3]]);
+    assert.match(String(receiver.requests[1].body.summary), /value too few responses \(3 of 10\)/);
     const history = await events();
     assert.deepEqual(history.map((e) => [e.toState, e.value === null, e.responses]), [['firing', false, 10], ['resolved', true, 3]]);
     const [rule] = await store.db.query.alertRules.findMany();

@@ -9,7 +9,7 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-const firing = (): Notification => ({ rule: ruleRow(), state: 'firing', value: 412.34, at: new Date(START) });
+const firing = (): Notification => ({ rule: ruleRow(), state: 'firing', value: 412.34, responses: 80, at: new Date(START) });
 
 /** Records the backoff waits instead of sleeping them. */
 function recordingSleep() {
@@ -67,17 +67,29 @@ describe('deliverWebhook', () => {
     });
   });
 
-  test('the JSON format carries the rule, state, value, threshold, unit, time and summary', async () => {
+  test('the JSON format carries the rule, state, value, responses, threshold, unit, time and summary', async () => {
     receiver = await startReceiver();
     await deliverWebhook({ url: receiver.url, format: 'json' }, { ...firing(), rule: ruleRow({ webhooks: [receiver.url] }) });
     const { body, headers } = receiver.requests[0];
     assert.equal(headers['content-type'], 'application/json');
-    assert.deepEqual(Object.keys(body), ['rule', 'state', 'value', 'threshold', 'unit', 'at', 'summary']);
+    assert.deepEqual(Object.keys(body), ['rule', 'state', 'value', 'responses', 'threshold', 'unit', 'at', 'summary']);
+    assert.equal(body.responses, 80);
     assert.deepEqual(body.rule, {
       id: 1, name: 'websocket ttft p99', metric: 'ttft', statistic: 'p99', comparison: '>', threshold: 300, unit: 'ms',
       window: '1m', pending: '0s', minResponses: 0, filters: { transport: 'websocket' }, enabled: true,
     });
     assert.equal(body.at, new Date(START).toISOString());
+  });
+
+  test('a rule held back by its minimum of responses says so, with the count, rather than "no data"', async () => {
+    receiver = await startReceiver();
+    const rule = ruleRow({ minResponses: 20, webhooks: [receiver.url] });
+    await deliverWebhook({ url: receiver.url, format: 'json' }, { rule, state: 'resolved', value: null, responses: 3, at: new Date(START) });
+    await deliverWebhook({ url: receiver.url, format: 'slack' }, { rule, state: 'resolved', value: null, responses: 0, at: new Date(START) });
+    const [json, slack] = receiver.requests.map((request) => request.body);
+    assert.equal(json.responses, 3);
+    assert.equal(json.summary, 'RESOLVED: websocket ttft p99 — value too few responses (3 of 20); condition TTFT p99 > 300 ms over 1m (transport=websocket), from 20 responses');
+    assert.equal(slack.text, 'RESOLVED: websocket ttft p99 — value no data; condition TTFT p99 > 300 ms over 1m (transport=websocket), from 20 responses');
   });
 
   test('a host removed from the allowlist after the rule was saved is not called', async () => {

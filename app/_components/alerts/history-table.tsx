@@ -1,7 +1,8 @@
 /** A rule's state changes, newest first, with the value seen and where each notification went. */
 import type { EventView, RuleView } from '@/alerts';
 import { DeliveryOutcome } from './delivery-outcome';
-import { formatTime, readingText, StateBadge } from './rule-summary';
+import { readingText } from '@/alerts/rule';
+import { formatTime, StateBadge } from './rule-summary';
 
 export function HistoryTable({ rule, events }: { rule: RuleView; events: EventView[] }) {
   return (

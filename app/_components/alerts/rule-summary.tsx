@@ -3,7 +3,7 @@
  * the firing banner. Plain markup, usable from server and client components alike.
  */
 import type { RuleView } from '@/alerts';
-import { formatValue, METRIC_SPECS } from '@/alerts/rule';
+import { formatValue, METRIC_SPECS, readingText } from '@/alerts/rule';
 import styles from './alerts.module.css';
 
 const time = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' });
@@ -23,12 +23,6 @@ export function DisabledBadge() {
 /** A value in the rule's unit; an evaluation that found no traffic has no value. */
 export function ruleValueText(rule: Pick<RuleView, 'metric'>, value: number | null): string {
   return value === null ? 'no data' : formatValue(value, METRIC_SPECS[rule.metric].unit);
-}
-
-/** An evaluation's value, or "too few responses (3 of 20)" where the rule's minimum held it back. */
-export function readingText(rule: Pick<RuleView, 'metric' | 'minResponses'>, value: number | null, responses: number | null): string {
-  if (value === null && responses && responses < rule.minResponses) return `too few responses (${responses} of ${rule.minResponses})`;
-  return ruleValueText(rule, value);
 }
 
 /** "412 ms (> 300 ms)": the last value beside the condition it is judged by. */
