@@ -143,9 +143,9 @@ export async function readRule(db: Db, rule: RuleDefinition, now: Date): Promise
   const window = evaluationWindow(rule.windowSeconds, now);
   if (rule.metric === 'connection_overhead' && rule.minResponses === 0) return { value: await connectionOverhead(db, rule, window), responses: null };
   const sums = await rollupSums(db, rule, window);
-  const reading = { value: null, responses: sums.responses };
-  if (sums.responses < rule.minResponses) return reading;
-  return { ...reading, value: rule.metric === 'connection_overhead' ? await connectionOverhead(db, rule, window) : rollupValue(rule, sums, window) };
+  if (sums.responses < rule.minResponses) return { value: null, responses: sums.responses };
+  const value = rule.metric === 'connection_overhead' ? await connectionOverhead(db, rule, window) : rollupValue(rule, sums, window);
+  return { value, responses: sums.responses };
 }
 
 /**

@@ -20,11 +20,6 @@ export function DisabledBadge() {
   return <span className={`${styles.badge} ${styles.disabled}`}>disabled</span>;
 }
 
-/** A value in the rule's unit; an evaluation that found no traffic has no value. */
-export function ruleValueText(rule: Pick<RuleView, 'metric'>, value: number | null): string {
-  return value === null ? 'no data' : formatValue(value, METRIC_SPECS[rule.metric].unit);
-}
-
 /** "412 ms (> 300 ms)": the last value beside the condition it is judged by. */
 export function LastValue({ rule }: { rule: RuleView }) {
   if (rule.lastEvaluatedAt === null) return <span className="muted">not evaluated yet</span>;
@@ -32,7 +27,7 @@ export function LastValue({ rule }: { rule: RuleView }) {
     <span className="nowrap">
       {readingText(rule, rule.lastValue, rule.lastResponses)}{' '}
       <span className="muted">
-        ({rule.comparison} {ruleValueText(rule, Number(rule.threshold))})
+        ({rule.comparison} {formatValue(Number(rule.threshold), METRIC_SPECS[rule.metric].unit)})
       </span>
     </span>
   );
