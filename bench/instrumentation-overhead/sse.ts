@@ -167,8 +167,7 @@ interface Figures {
   added_us_per_chunk_with_meter_provider_no_per_chunk_metric: number;
 }
 const results: Record<Path, Record<string, Figures>> = { dispatcher: {}, 'pass-through': {} };
-for (const answeredBy of PATHS) {
-  path = answeredBy;
+for (path of PATHS) {
   for (const [name, workload] of Object.entries(workloads)) {
     chunks = workload;
     instrumentation.enable();
