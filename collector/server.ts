@@ -246,7 +246,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     throw new RequestError(404, `no route for ${path}: OTLP traces go to POST ${TRACES_PATH}, metrics to POST ${METRICS_PATH}`);
   }
 
+  let closing = false;
   const server = createServer((req, res) => {
+    // server.close() waits for every connection, and exporters under load keep theirs busy
+    // with back-to-back requests: once closing, each connection carries its current
+    // request and is then closed, so shutdown ends under steady load.
+    if (closing) res.setHeader('connection', 'close');
     route(req, res).catch((error: unknown) => replyError(res, error));
   });
 
@@ -270,6 +275,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     stats,
     queueDepth: queue.depth,
     async close() {
+      closing = true;
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();

@@ -37,7 +37,7 @@ export interface LoadResult {
 export interface Load {
   /** Span ids acknowledged so far. */
   acknowledgedCount(): number;
-  /** Stops starting exports and resolves once the ones in flight have finished. */
+  /** Stops starting exports and resolves once the ones in flight have finished; may be called again. */
   stop(): Promise<LoadResult>;
 }
 
@@ -116,7 +116,11 @@ async function rowsPerSpan(database: CollectorDatabase, service: string): Promis
 
 /** Compares the acknowledged ids with the responses rows of the service, by span id. */
 export async function checkStored(database: CollectorDatabase, service: string, acknowledged: string[]): Promise<StoredCheck> {
-  const rows = await rowsPerSpan(database, service);
+  return compareStored(await rowsPerSpan(database, service), acknowledged);
+}
+
+/** Compares the acknowledged ids with rows counted per span id. */
+export function compareStored(rows: { span_id: string; n: number }[], acknowledged: string[]): StoredCheck {
   const stored = new Map(rows.map((r) => [r.span_id, r.n]));
   return {
     lost: acknowledged.filter((id) => !stored.has(id)).length,
@@ -124,6 +128,12 @@ export async function checkStored(database: CollectorDatabase, service: string, 
     rows: rows.reduce((sum, r) => sum + r.n, 0),
   };
 }
+
+/**
+ * How long a fault test waits for the load to reach a mark: generous, because the suite
+ * runs two files at once and the other may be loading the same machine and Postgres.
+ */
+export const LOAD_WAIT_MS = 90_000;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
