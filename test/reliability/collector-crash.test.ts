@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { freePort, useCollectorProcesses } from './support/collector-process';
-import { checkStored, sleep, startLoad, until } from './support/load';
+import { checkStored, LOAD_WAIT_MS, sleep, startLoad, until } from './support/load';
 
 const SERVICE = 'crash-app';
 const CRASHES = 2;
@@ -25,21 +25,22 @@ async function crash(process_: ChildProcess): Promise<void> {
 for (const kind of ['postgres', 'pglite'] as const) describe(`collector crash [${kind}]`, () => {
   const collectors = useCollectorProcesses(kind);
 
-  test(`kill -9 of the collector mid-load (${CRASHES} times), restarted: every acknowledged span stored exactly once`, async () => {
+  test(`kill -9 of the collector mid-load (${CRASHES} times), restarted: every acknowledged span stored exactly once`, async (t) => {
     const port = await freePort();
     let child = await collectors.start(port);
     const load = startLoad({ url: `http://127.0.0.1:${port}/v1/traces`, service: SERVICE, workers: 8, spansPerExport: 50, timeoutMillis: 60_000 });
+    t.after(() => load.stop());
     const downtimes: number[] = [];
     for (let i = 0; i < CRASHES; i++) {
       const before = load.acknowledgedCount();
-      await until(() => load.acknowledgedCount() >= before + 2000, 30_000, 'acknowledged spans before the crash');
+      await until(() => load.acknowledgedCount() >= before + 2000, LOAD_WAIT_MS, 'acknowledged spans before the crash');
       await crash(child);
       const killedAt = performance.now();
       child = await collectors.start(port);
       downtimes.push(Math.round(performance.now() - killedAt));
     }
     const afterRestart = load.acknowledgedCount();
-    await until(() => load.acknowledgedCount() >= afterRestart + 2000, 30_000, 'acknowledged spans after the last restart');
+    await until(() => load.acknowledgedCount() >= afterRestart + 2000, LOAD_WAIT_MS, 'acknowledged spans after the last restart');
     await sleep(500);
     const result = await load.stop();
     child.kill('SIGTERM');

@@ -17,7 +17,7 @@ import { migrateStore } from '../../db/migrate';
 import { ADMIN_URL, createPostgresDatabase } from '../support/databases';
 import { attribute, jsonSpan, post, PROTOBUF, protobufRequest } from '../../collector/test/support/otlp-requests';
 import { ATTR_KIND, KIND } from '@streamscope/instrumentation/contract';
-import { checkStored, sleep, startLoad, until } from './support/load';
+import { checkStored, LOAD_WAIT_MS, sleep, startLoad, until } from './support/load';
 
 const SERVICE = 'outage-app';
 const OUTAGE_MS = 4000;
@@ -48,9 +48,10 @@ async function setAvailable(available: boolean): Promise<void> {
   if (!available) await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name}`;
 }
 
-test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery without restart, no acknowledged span lost or doubled', async () => {
+test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery without restart, no acknowledged span lost or doubled', async (t) => {
   const load = startLoad({ url: `${collector.url}/v1/traces`, service: SERVICE, workers: 8, spansPerExport: 50, timeoutMillis: 60_000 });
-  await until(() => load.acknowledgedCount() >= 2000, 20_000, 'load to get going');
+  t.after(() => load.stop());
+  await until(() => load.acknowledgedCount() >= 2000, LOAD_WAIT_MS, 'load to get going');
 
   await setAvailable(false);
   const downAt = performance.now();
@@ -68,7 +69,7 @@ test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery with
 
   await setAvailable(true);
   const upAt = performance.now();
-  await until(() => load.acknowledgedCount() > acknowledgedWhileDown, 20_000, 'writes to resume');
+  await until(() => load.acknowledgedCount() > acknowledgedWhileDown, LOAD_WAIT_MS, 'writes to resume');
   const recoveryMs = performance.now() - upAt;
   assert.equal((await fetch(`${collector.url}/healthz`)).status, 200);
   await sleep(2000);

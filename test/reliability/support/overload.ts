@@ -62,8 +62,8 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadFig
   const child = await startCollectorProcess(database, port, { STREAMSCOPE_QUEUE_BYTES: String(OVERLOAD_QUEUE_BYTES) });
   const base = `http://127.0.0.1:${port}`;
   const health = async () => (await (await fetch(`${base}/healthz`)).json()) as Health;
+  const load = startLoad({ url: `${base}/v1/traces`, service, workers, spansPerExport, timeoutMillis: 120_000 });
   try {
-    const load = startLoad({ url: `${base}/v1/traces`, service, workers, spansPerExport, timeoutMillis: 120_000 });
     // Memory is read from /proc every second; the queue from /healthz, which on PGlite is
     // answered only between writes, so it is polled alongside rather than waited for.
     const samples: { s: number; rss: number }[] = [];
@@ -102,6 +102,8 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadFig
       samples: samples.map((s) => ({ s: s.s, rssMiB: mib(s.rss) })),
     };
   } finally {
+    // On a failure the load is still running: its workers would keep the process alive.
+    await load.stop();
     child.kill('SIGKILL');
   }
 }
