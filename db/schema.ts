@@ -10,6 +10,7 @@ import {
   doublePrecision,
   index,
   integer,
+  json,
   jsonb,
   pgTable,
   primaryKey,
@@ -138,9 +139,13 @@ export const connections = pgTable(
 /**
  * The columns of a rollup tier: aggregates per (bucket, service, model, transport) with
  * mergeable histograms. Both tiers share them, so an hour row is exactly the merge of its
- * minute rows (db/hourly-rollups.ts).
+ * minute rows (db/hourly-rollups.ts). The histograms' type differs: writers merge into the
+ * minutes in SQL (jsonb), while the hours are only written whole and read as text
+ * (db/queries/rollup-rows.ts), which json stores as it is and jsonb prints anew on every
+ * read (bench/queries, half a week of hours: 55 ms of server time as jsonb, 12.5 as json).
  */
-function rollupColumns() {
+function rollupColumns(histogramType: 'json' | 'jsonb') {
+  const histogram = (name: string) => (histogramType === 'json' ? json(name) : jsonb(name)).$type<HistogramBuckets>().notNull().default({});
   return {
     bucket: ts('bucket').notNull(),
     service: text('service').notNull(),
@@ -174,9 +179,9 @@ function rollupColumns() {
     ttftMaxMs: doublePrecision('ttft_max_ms'),
     durationMaxMs: doublePrecision('duration_max_ms'),
     itlMaxMs: doublePrecision('itl_max_ms'),
-    ttftHist: jsonb('ttft_hist').$type<HistogramBuckets>().notNull().default({}),
-    itlHist: jsonb('itl_hist').$type<HistogramBuckets>().notNull().default({}),
-    durationHist: jsonb('duration_hist').$type<HistogramBuckets>().notNull().default({}),
+    ttftHist: histogram('ttft_hist'),
+    itlHist: histogram('itl_hist'),
+    durationHist: histogram('duration_hist'),
     /**
      * When the row last changed (the writing transaction's start). The hourly job
      * recomputes every hour holding a minute changed since its previous run.
@@ -190,7 +195,7 @@ function rollupColumns() {
  * ON CONFLICT ... DO UPDATE (sums add, histograms merge via streamscope_hist_merge), so
  * several collectors writing the same minute never overwrite each other.
  */
-export const rollups1m = pgTable('rollups_1m', rollupColumns(), (t) => [
+export const rollups1m = pgTable('rollups_1m', rollupColumns('jsonb'), (t) => [
   primaryKey({ columns: [t.bucket, t.service, t.model, t.transport] }),
   index('rollups_1m_updated_at_idx').on(t.updatedAt),
 ]);
@@ -200,7 +205,7 @@ export const rollups1m = pgTable('rollups_1m', rollupColumns(), (t) => [
  * by the maintenance job (db/hourly-rollups.ts). Long ranges read these: a week is 168
  * rows per key instead of 10,080.
  */
-export const rollups1h = pgTable('rollups_1h', rollupColumns(), (t) => [
+export const rollups1h = pgTable('rollups_1h', rollupColumns('json'), (t) => [
   primaryKey({ columns: [t.bucket, t.service, t.model, t.transport] }),
 ]);
 

@@ -1,7 +1,8 @@
 /*
  * Reading the rollups for a range: whole hours from rollups_1h where the hourly job has
  * rolled them, the ragged ends (and any hour not rolled yet) from rollups_1m. Postgres sums
- * the counters of each group a read asks for and concatenates its histograms' jsonb text;
+ * the counters of each group a read asks for and concatenates its histograms' text (the
+ * hours store theirs as json, text as written, db/schema.ts);
  * they are added up here, in JavaScript: the SQL aggregate streamscope_hist_sum rebuilds a
  * jsonb value for every row it adds (bench/queries: 30.9 s for a week of minutes, against
  * 95–119 ms fetched by the hour and merged here). Reading the text directly (addCounts)
@@ -83,14 +84,16 @@ export interface RollupGroup extends RollupSums {
   durationHist: Counts;
 }
 
+/** Histograms as text on both tiers: json on the hours (stored as text), jsonb on the minutes. */
 const COLUMNS = sql.raw(`bucket, model, transport, responses, errors, input_tokens, output_tokens, bytes_sent + bytes_received as bytes,
-  generation_tokens, generation_seconds, connection_responses, reused_responses, ttft_hist, itl_hist, duration_hist`);
+  generation_tokens, generation_seconds, connection_responses, reused_responses,
+  ttft_hist::text as ttft_hist, itl_hist::text as itl_hist, duration_hist::text as duration_hist`);
 
 const SUMS = sql.raw(`sum(responses)::float8 as responses, sum(errors)::float8 as errors, sum(input_tokens)::float8 as input_tokens,
   sum(output_tokens)::float8 as output_tokens, sum(bytes)::float8 as bytes, sum(generation_tokens)::float8 as generation_tokens,
   sum(generation_seconds)::float8 as generation_seconds, sum(connection_responses)::float8 as connection_responses,
-  sum(reused_responses)::float8 as reused_responses, string_agg(ttft_hist::text, '') as ttft_hist,
-  string_agg(itl_hist::text, '') as itl_hist, string_agg(duration_hist::text, '') as duration_hist`);
+  sum(reused_responses)::float8 as reused_responses, string_agg(ttft_hist, '') as ttft_hist,
+  string_agg(itl_hist, '') as itl_hist, string_agg(duration_hist, '') as duration_hist`);
 
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
 
