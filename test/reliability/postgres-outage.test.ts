@@ -61,7 +61,7 @@ test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery with
   await until(async () => {
     probe = await post(collector.url, protobufRequest(SERVICE, [probeSpan()]), PROTOBUF);
     return probe.status === 503;
-  }, 10_000, 'a 503 while the database is down');
+  }, LOAD_WAIT_MS, 'a 503 while the database is down');
   assert.equal(probe!.headers.get('retry-after'), String(RETRY_AFTER_SECONDS));
   assert.equal((await fetch(`${collector.url}/healthz`)).status, 503);
   await sleep(OUTAGE_MS - (performance.now() - downAt));

@@ -130,8 +130,9 @@ export function compareStored(rows: { span_id: string; n: number }[], acknowledg
 }
 
 /**
- * How long a fault test waits for the load to reach a mark: generous, because the suite
- * runs two files at once and the other may be loading the same machine and Postgres.
+ * How long a fault test waits for the load, or the collector under it, to reach a mark:
+ * generous, because the suite runs two files at once and the other may be loading the same
+ * machine and Postgres.
  */
 export const LOAD_WAIT_MS = 90_000;
 
