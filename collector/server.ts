@@ -50,6 +50,11 @@ export interface CollectorOptions {
    * (default from STREAMSCOPE_REQUIRE_API_KEY=true).
    */
   apiKeys?: ApiKeyVerifierOptions;
+  /**
+   * How long close() lets requests in flight finish before it closes their connections: a
+   * client that never finishes sending would otherwise hold it for Node's request timeout.
+   */
+  shutdownTimeoutMs?: number;
 }
 
 /** Counters since start, for /healthz and self-monitoring. */
@@ -93,6 +98,8 @@ export const RETRY_AFTER_SECONDS = 5;
 export const QUEUE_FULL_RETRY_AFTER_SECONDS = 1;
 const POSTGRES_WRITERS = 2;
 const HEALTH_TIMEOUT_MS = 2000;
+/** Longer than a write may take (DEFAULT_WRITE_TIMEOUT_MS), so a request waiting on one still gets its answer. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 15_000;
 
 /** google.rpc.Code values used in error bodies. */
 const RPC_CODE = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 };
@@ -276,10 +283,17 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     queueDepth: queue.depth,
     async close() {
       closing = true;
-      await new Promise<void>((resolve, reject) => {
+      const closed = new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
       });
+      // What is cut off was not acknowledged: its exporter retries, and the retry is idempotent.
+      const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(deadline);
+      }
       await pool.close();
       // last_used_at is a convenience: a database already gone must not fail the shutdown.
       await keys.close().catch(() => undefined);
