@@ -99,7 +99,7 @@ export const QUEUE_FULL_RETRY_AFTER_SECONDS = 1;
 const POSTGRES_WRITERS = 2;
 const HEALTH_TIMEOUT_MS = 2000;
 /** Longer than a write may take (DEFAULT_WRITE_TIMEOUT_MS), so a request waiting on one still gets its answer. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 15_000;
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 15_000;
 
 /** google.rpc.Code values used in error bodies. */
 const RPC_CODE = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 };
@@ -253,12 +253,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     throw new RequestError(404, `no route for ${path}: OTLP traces go to POST ${TRACES_PATH}, metrics to POST ${METRICS_PATH}`);
   }
 
-  let closing = false;
   const server = createServer((req, res) => {
     // server.close() waits for every connection, and exporters under load keep theirs busy
-    // with back-to-back requests: once closing, each connection carries its current
-    // request and is then closed, so shutdown ends under steady load.
-    if (closing) res.setHeader('connection', 'close');
+    // with back-to-back requests: once it is called (the server no longer listening), each
+    // connection carries its current request and is then closed, so shutdown ends under
+    // steady load.
+    if (!server.listening) res.setHeader('connection', 'close');
     route(req, res).catch((error: unknown) => replyError(res, error));
   });
 
@@ -282,7 +282,6 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     stats,
     queueDepth: queue.depth,
     async close() {
-      closing = true;
       const closed = new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();

@@ -7,10 +7,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { sql } from 'drizzle-orm';
-import { queryRows } from '../../db/rows';
 import { describeEachDatabase } from '../../test/support/databases';
-import { compareStored, LOAD_WAIT_MS, startLoad, until } from '../../test/reliability/support/load';
+import { checkStoredIn, LOAD_WAIT_MS, startLoad, until } from '../../test/reliability/support/load';
 import { startCollector, type Collector } from '../index';
 
 const SERVICE = 'shutdown-app';
@@ -37,9 +35,7 @@ describeEachDatabase('collector shutdown', (database) => {
       await assertCloses(collector, 'with exporters still sending');
     } finally {
       const result = await load.stop();
-      const rows = await queryRows<{ span_id: string; n: number }>(store.db, sql`
-        select span_id, count(*)::int as n from responses where service = ${SERVICE} group by span_id`);
-      const stored = compareStored(rows, result.acknowledged);
+      const stored = await checkStoredIn(store, SERVICE, result.acknowledged);
       assert.equal(stored.lost, 0);
       assert.equal(stored.duplicates, 0);
     }
@@ -58,4 +54,3 @@ describeEachDatabase('collector shutdown', (database) => {
     await socketClosed;
   });
 });
-

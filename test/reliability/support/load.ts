@@ -8,8 +8,9 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { ATTR_KIND, GEN_AI, KIND, RESPONSE } from '@streamscope/instrumentation/contract';
-import { PGlite } from '@electric-sql/pglite';
-import postgres from 'postgres';
+import { sql } from 'drizzle-orm';
+import { openStore, type Store } from '../../../db/client';
+import { queryRows } from '../../../db/rows';
 import { hrTimeAt, recentHrTime, recordSpans } from '../../../collector/test/support/spans';
 import type { CollectorDatabase } from './collector-process';
 
@@ -94,33 +95,26 @@ export interface StoredCheck {
   rows: number;
 }
 
-/** Rows per span id of the service's responses. */
-async function rowsPerSpan(database: CollectorDatabase, service: string): Promise<{ span_id: string; n: number }[]> {
-  const query = 'select span_id, count(*)::int as n from responses where service = $1 group by span_id';
-  if (database.kind === 'pglite') {
-    // One opener per data directory: the collector must have exited.
-    const pglite = await PGlite.create(database.dataDir);
-    try {
-      return (await pglite.query<{ span_id: string; n: number }>(query, [service])).rows;
-    } finally {
-      await pglite.close();
-    }
-  }
-  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
-  try {
-    return await sql.unsafe<{ span_id: string; n: number }[]>(query, [service]);
-  } finally {
-    await sql.end();
-  }
-}
-
-/** Compares the acknowledged ids with the responses rows of the service, by span id. */
+/**
+ * Compares the acknowledged ids with the responses rows of the service, by span id, in the
+ * database a collector process wrote. PGlite allows one opener per data directory: the
+ * collector must have exited.
+ */
 export async function checkStored(database: CollectorDatabase, service: string, acknowledged: string[]): Promise<StoredCheck> {
-  return compareStored(await rowsPerSpan(database, service), acknowledged);
+  const store = await openStore(database.kind === 'pglite' ? { dataDir: database.dataDir } : { databaseUrl: database.url, maxConnections: 1 });
+  try {
+    return await checkStoredIn(store, service, acknowledged);
+  } finally {
+    await store.close();
+  }
 }
 
-/** Compares the acknowledged ids with rows counted per span id. */
-export function compareStored(rows: { span_id: string; n: number }[], acknowledged: string[]): StoredCheck {
+/** The same through a store the caller holds open. */
+export async function checkStoredIn(store: Store, service: string, acknowledged: string[]): Promise<StoredCheck> {
+  const rows = await queryRows<{ span_id: string; n: number }>(
+    store.db,
+    sql`select span_id, count(*)::int as n from responses where service = ${service} group by span_id`,
+  );
   const stored = new Map(rows.map((r) => [r.span_id, r.n]));
   return {
     lost: acknowledged.filter((id) => !stored.has(id)).length,
