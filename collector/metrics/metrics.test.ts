@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { eq, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Attributes } from '@opentelemetry/api';
 import { OTLPMetricExporter as OTLPMetricExporterJson, AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -13,7 +14,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { openStore, type Store } from '../../db/client';
 import { histogramCount, histogramQuantiles } from '../../db/histogram';
-import { rollups1m } from '../../db/schema';
+import { rollups1m, type HistogramBuckets } from '../../db/schema';
 import { describeEachDatabase } from '../../test/support/databases';
 import { RequestError, WriteUnavailableError } from '../errors';
 import type { OtlpEncoding } from '../otlp/decode';
@@ -86,8 +87,33 @@ function meters(url: string, exporter: OtlpEncoding, service: string, options: {
   };
 }
 
+/**
+ * A service's rollups per model and transport, its minutes merged by the database's own
+ * aggregates: two exports a moment apart may land on either side of a minute's end.
+ */
 async function rollupsOf(store: Store, service: string) {
-  return store.db.select().from(rollups1m).where(eq(rollups1m.service, service));
+  const sum = (column: AnyPgColumn) => sql<number>`sum(${column})`.mapWith(Number);
+  const hist = (column: AnyPgColumn) => sql<HistogramBuckets>`streamscope_hist_sum(${column})`;
+  const r = rollups1m;
+  return store.db
+    .select({
+      model: r.model,
+      transport: r.transport,
+      responses: sum(r.responses),
+      errors: sum(r.errors),
+      withOutput: sum(r.withOutput),
+      inputTokens: sum(r.inputTokens),
+      outputTokens: sum(r.outputTokens),
+      ttftSumMs: sum(r.ttftSumMs),
+      durationSumMs: sum(r.durationSumMs),
+      ttftMaxMs: sql<number | null>`max(${r.ttftMaxMs})`.mapWith(Number),
+      ttftHist: hist(r.ttftHist),
+      itlHist: hist(r.itlHist),
+      durationHist: hist(r.durationHist),
+    })
+    .from(r)
+    .where(eq(r.service, service))
+    .groupBy(r.model, r.transport);
 }
 
 /** An OTLP/JSON request of one operation-duration point, every value in the (0.1, 0.2] s bucket. */
