@@ -20,7 +20,11 @@ export interface LoadOptions {
   service: string;
   workers: number;
   spansPerExport: number;
-  /** How long one export may keep retrying; longer than any fault the test injects. */
+  /**
+   * How long one export may keep retrying; longer than any fault the test injects. The
+   * exporter also stops after five retries (backoff 1 s growing to 5 s, or Retry-After):
+   * about 13 s of refused connections.
+   */
   timeoutMillis: number;
   headers?: Record<string, string>;
 }
@@ -28,6 +32,8 @@ export interface LoadOptions {
 export interface LoadResult {
   exports: number;
   failedExports: number;
+  /** Why each failed export gave up, as its exporter said. */
+  failures: string[];
   /** Span ids of every export the collector acknowledged. */
   acknowledged: string[];
   /** Span ids of every export sent, acknowledged or not. */
@@ -38,14 +44,22 @@ export interface LoadResult {
 export interface Load {
   /** Span ids acknowledged so far. */
   acknowledgedCount(): number;
+  /**
+   * Whether every worker has finished an export it began at or after `time`
+   * (performance.now()): no export still retrying began before then.
+   */
+  settledSince(time: number): boolean;
   /** Stops starting exports and resolves once the ones in flight have finished; may be called again. */
   stop(): Promise<LoadResult>;
 }
 
 export function startLoad(options: LoadOptions): Load {
-  const result: LoadResult = { exports: 0, failedExports: 0, acknowledged: [], sent: [], elapsedMs: 0 };
+  const result: LoadResult = { exports: 0, failedExports: 0, failures: [], acknowledged: [], sent: [], elapsedMs: 0 };
   const started = performance.now();
   let stopping = false;
+
+  /** Per worker, when the export it last finished had begun. */
+  const lastFinishedStart: number[] = Array.from({ length: options.workers }, () => -Infinity);
 
   async function worker(index: number): Promise<void> {
     const exporter = new OTLPTraceExporter({ url: options.url, timeoutMillis: options.timeoutMillis, headers: options.headers });
@@ -66,9 +80,14 @@ export function startLoad(options: LoadOptions): Load {
         const ids = spans.map((span) => span.spanContext().spanId);
         result.sent.push(...ids);
         result.exports += 1;
+        const exportStart = performance.now();
         const outcome = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
         if (outcome.code === ExportResultCode.SUCCESS) result.acknowledged.push(...ids);
-        else result.failedExports += 1;
+        else {
+          result.failedExports += 1;
+          result.failures.push(String(outcome.error ?? 'no error given'));
+        }
+        lastFinishedStart[index] = exportStart;
       }
     } finally {
       await exporter.shutdown();
@@ -78,6 +97,7 @@ export function startLoad(options: LoadOptions): Load {
   const workers = Array.from({ length: options.workers }, (_, i) => worker(i));
   return {
     acknowledgedCount: () => result.acknowledged.length,
+    settledSince: (time) => lastFinishedStart.every((start) => start >= time),
     async stop() {
       stopping = true;
       await Promise.all(workers);
