@@ -71,7 +71,8 @@ test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery with
   const upAt = performance.now();
   await until(() => load.acknowledgedCount() > acknowledgedWhileDown, LOAD_WAIT_MS, 'writes to resume');
   const recoveryMs = performance.now() - upAt;
-  assert.equal((await fetch(`${collector.url}/healthz`)).status, 200);
+  const health = await fetch(`${collector.url}/healthz`);
+  assert.equal(health.status, 200, await health.text());
   await sleep(2000);
 
   const result = await load.stop();
