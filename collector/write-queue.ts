@@ -39,6 +39,8 @@ export interface WriteQueueOptions {
 export interface QueueDepth {
   /** Requests being decoded, waiting or being written. */
   requests: number;
+  /** Of those, the ones still being decoded: not yet waiting for the database. */
+  decoding: number;
   bytes: number;
   maxBytes: number;
   /** Transactions in flight. */
@@ -99,6 +101,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const waiting: Entry[] = [];
   let bytes = 0;
   let requests = 0;
+  let decoding = 0;
   let writing = 0;
 
   async function commit(entries: Entry[]): Promise<void> {
@@ -152,12 +155,14 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       if (requests > 0 && bytes + size > maxBytes) throw new QueueFullError(bytes, maxBytes);
       bytes += size;
       requests += 1;
+      decoding += 1;
       let held = true;
       const release = () => {
         if (!held) return;
         held = false;
         bytes -= size;
         requests -= 1;
+        decoding -= 1;
       };
       return {
         submit(batch) {
@@ -167,6 +172,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
           }
           // From here the writer gives the bytes back once the batch is written.
           held = false;
+          decoding -= 1;
           return new Promise<void>((resolve, reject) => {
             waiting.push({ batch, bytes: size, resolve, reject });
             pump();
@@ -176,6 +182,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       };
     },
     full: () => requests > 0 && bytes >= maxBytes,
-    depth: () => ({ requests, bytes, maxBytes, writing }),
+    depth: () => ({ requests, decoding, bytes, maxBytes, writing }),
   };
 }

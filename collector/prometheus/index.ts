@@ -74,7 +74,8 @@ const COUNTERS: readonly { stat: keyof CollectorStats; name: string; help: strin
 ];
 
 const QUEUE_GAUGES: readonly { field: keyof QueueDepth; name: string; help: string }[] = [
-  { field: 'requests', name: 'streamscope_collector_queue_requests', help: 'Requests waiting in the write queue or being written' },
+  { field: 'requests', name: 'streamscope_collector_queue_requests', help: 'Requests admitted to the write queue: being decoded, waiting or being written' },
+  { field: 'decoding', name: 'streamscope_collector_queue_decoding', help: 'Requests admitted to the write queue and still being decoded' },
   { field: 'bytes', name: 'streamscope_collector_queue_bytes', help: 'Bytes held by the write queue' },
   { field: 'maxBytes', name: 'streamscope_collector_queue_max_bytes', help: 'Capacity of the write queue, bytes' },
   { field: 'writing', name: 'streamscope_collector_queue_writing', help: 'Write transactions in flight' },

@@ -77,7 +77,7 @@ describeEachDatabase('Prometheus exposition', (database) => {
     // Outside the window: must not show.
     responses.push(response(10, { service: 'old-service', startTime: new Date(NOW - 20 * 60_000) }));
     await writeBatch(database().store, { responses, connections: [] });
-    const queue = { requests: 2, bytes: 4096, maxBytes: 1 << 26, writing: 1 };
+    const queue = { requests: 2, decoding: 1, bytes: 4096, maxBytes: 1 << 26, writing: 1 };
     samples = parse(await renderPrometheusMetrics(database().store, STATS, { queue, nowMs: NOW }));
   });
 
@@ -119,5 +119,6 @@ describeEachDatabase('Prometheus exposition', (database) => {
     assert.equal(samples.get('streamscope_collector_queue_full_rejections_total'), 4);
     assert.equal(samples.get('streamscope_collector_queue_requests'), 2);
     assert.equal(samples.get('streamscope_collector_queue_writing'), 1);
+    assert.equal(samples.get('streamscope_collector_queue_decoding'), 1);
   });
 });

@@ -22,7 +22,7 @@ test('a request being decoded holds its bytes, and one that does not fit beside 
   const q = queue();
   q.reserve(60);
   assert.throws(() => q.reserve(60), QueueFullError);
-  assert.deepEqual(q.depth(), { requests: 1, bytes: 60, maxBytes: 100, writing: 0 });
+  assert.deepEqual(q.depth(), { requests: 1, decoding: 1, bytes: 60, maxBytes: 100, writing: 0 });
   assert.equal(q.full(), false);
   q.reserve(40);
   assert.equal(q.full(), true);
@@ -33,11 +33,11 @@ test('a refused or empty request gives its place back, once', async () => {
   const refused = q.reserve(60);
   refused.release();
   refused.release();
-  assert.deepEqual(q.depth(), { requests: 0, bytes: 0, maxBytes: 100, writing: 0 });
+  assert.deepEqual(q.depth(), { requests: 0, decoding: 0, bytes: 0, maxBytes: 100, writing: 0 });
   const empty = q.reserve(100);
   await empty.submit({ responses: [], connections: [] });
   empty.release();
-  assert.deepEqual(q.depth(), { requests: 0, bytes: 0, maxBytes: 100, writing: 0 });
+  assert.deepEqual(q.depth(), { requests: 0, decoding: 0, bytes: 0, maxBytes: 100, writing: 0 });
 });
 
 test('an empty queue takes a request larger than its bound, so it can always pass', () => {
