@@ -4,13 +4,10 @@
  * waiting behind them; with none committed lately, the probe answers.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { openStore, type Store } from '../../db/client';
-import { migrateStore } from '../../db/migrate';
 import { ATTR_KIND, KIND } from '@streamscope/instrumentation/contract';
-import { createPostgresDatabase } from '../../test/support/databases';
-import { startCollector, type Collector } from '../server';
+import { useCollectorOnOwnPostgres } from './support/collector';
 import { attribute, jsonSpan, post, PROTOBUF, protobufRequest } from './support/otlp-requests';
 
 interface Health {
@@ -18,29 +15,15 @@ interface Health {
   database: { ok: boolean; lastCommitMsAgo?: number; latencyMs?: number; error?: string };
 }
 
-let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
-let store: Store;
-let collector: Collector;
-
-before(async () => {
-  database = await createPostgresDatabase();
-  store = await openStore({ databaseUrl: database.url, maxConnections: 2 });
-  await migrateStore(store);
-  collector = await startCollector({ store, port: 0 });
-});
-
-after(async () => {
-  await collector?.close();
-  await store?.close();
-  await database?.drop();
-});
+const running = useCollectorOnOwnPostgres(2);
 
 async function health(): Promise<{ status: number; body: Health }> {
-  const res = await fetch(`${collector.url}/healthz`);
+  const res = await fetch(`${running().collector.url}/healthz`);
   return { status: res.status, body: (await res.json()) as Health };
 }
 
 test('with every connection busy, /healthz is ok while writes commit and times out once none has for 2 s', async () => {
+  const { collector, store } = running();
   const span = jsonSpan({ attributes: [attribute(ATTR_KIND, KIND.RESPONSE)] });
   assert.equal((await post(collector.url, protobufRequest('health-app', [span]), PROTOBUF)).status, 200);
   const committed = performance.now();

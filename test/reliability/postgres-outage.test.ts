@@ -8,13 +8,11 @@
  * PGlite runs inside the collector's process and cannot become unreachable on its own.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import postgres from 'postgres';
-import { startCollector, type Collector } from '../../collector/index';
 import { RETRY_AFTER_SECONDS } from '../../collector/server';
-import { openStore, type Store } from '../../db/client';
-import { migrateStore } from '../../db/migrate';
-import { ADMIN_URL, createPostgresDatabase } from '../support/databases';
+import { useCollectorOnOwnPostgres } from '../../collector/test/support/collector';
+import { ADMIN_URL } from '../support/databases';
 import { attribute, jsonSpan, post, PROTOBUF, protobufRequest } from '../../collector/test/support/otlp-requests';
 import { ATTR_KIND, KIND } from '@streamscope/instrumentation/contract';
 import { checkStored, LOAD_WAIT_MS, sleep, startLoad, until } from './support/load';
@@ -23,32 +21,19 @@ const SERVICE = 'outage-app';
 const OUTAGE_MS = 4000;
 const probeSpan = () => jsonSpan({ attributes: [attribute(ATTR_KIND, KIND.RESPONSE)] });
 
-let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
-let store: Store;
-let collector: Collector;
+const running = useCollectorOnOwnPostgres(4);
 const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
 
-before(async () => {
-  database = await createPostgresDatabase();
-  store = await openStore({ databaseUrl: database.url, maxConnections: 4 });
-  await migrateStore(store);
-  collector = await startCollector({ store, port: 0 });
-});
-
-after(async () => {
-  await collector?.close();
-  await store?.close();
-  await database?.drop();
-  await admin.end();
-});
+after(() => admin.end());
 
 async function setAvailable(available: boolean): Promise<void> {
-  const name = new URL(database.url).pathname.slice(1);
+  const name = new URL(running().databaseUrl).pathname.slice(1);
   await admin.unsafe(`alter database ${name} allow_connections ${available}`);
   if (!available) await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name}`;
 }
 
 test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery without restart, no acknowledged span lost or doubled', async (t) => {
+  const { collector, databaseUrl } = running();
   const load = startLoad({ url: `${collector.url}/v1/traces`, service: SERVICE, workers: 8, spansPerExport: 50, timeoutMillis: 60_000 });
   t.after(() => load.stop());
   await until(() => load.acknowledgedCount() >= 2000, LOAD_WAIT_MS, 'load to get going');
@@ -76,7 +61,7 @@ test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery with
   await sleep(2000);
 
   const result = await load.stop();
-  const stored = await checkStored({ kind: 'postgres', url: database.url }, SERVICE, result.acknowledged);
+  const stored = await checkStored({ kind: 'postgres', url: databaseUrl }, SERVICE, result.acknowledged);
   console.log(JSON.stringify({
     test: 'postgres-outage', outageMs: OUTAGE_MS, exports: result.exports, failedExports: result.failedExports, failures: result.failures,
     spansAcknowledged: result.acknowledged.length, writeFailures503: collector.stats.writeFailures - failuresBefore,

@@ -3,10 +3,11 @@
  */
 import { after, before } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
-import type { Store } from '../../../db/client';
+import { openStore, type Store } from '../../../db/client';
+import { migrateStore } from '../../../db/migrate';
 import { queryRows } from '../../../db/rows';
 import { connections, responses } from '../../../db/schema';
-import type { TestDatabase } from '../../../test/support/databases';
+import { createPostgresDatabase, type TestDatabase } from '../../../test/support/databases';
 import { startCollector, type Collector } from '../../index';
 
 /** Small enough that the size tests stay fast; large enough for every other request here. */
@@ -22,6 +23,36 @@ export function useCollector(database: () => TestDatabase): () => Collector {
   return () => {
     if (!collector) throw new Error('the collector starts in before(); use it inside a test');
     return collector;
+  };
+}
+
+export interface OwnPostgresCollector {
+  collector: Collector;
+  store: Store;
+  databaseUrl: string;
+}
+
+/**
+ * A collector on a Postgres database of the file's own, with `maxConnections` in its pool,
+ * for tests that take the database away or hold its connections; dropped after the last test.
+ */
+export function useCollectorOnOwnPostgres(maxConnections: number): () => OwnPostgresCollector {
+  let database: Awaited<ReturnType<typeof createPostgresDatabase>> | undefined;
+  let running: OwnPostgresCollector | undefined;
+  before(async () => {
+    database = await createPostgresDatabase();
+    const store = await openStore({ databaseUrl: database.url, maxConnections });
+    await migrateStore(store);
+    running = { collector: await startCollector({ store, port: 0 }), store, databaseUrl: database.url };
+  });
+  after(async () => {
+    await running?.collector.close();
+    await running?.store.close();
+    await database?.drop();
+  });
+  return () => {
+    if (!running) throw new Error('the collector starts in before(); use it inside a test');
+    return running;
   };
 }
 
