@@ -2,7 +2,8 @@
  * The hourly rollup tiers: each rollups_1h row is the merge of its hour's rows in
  * rollups_1m (counters summed, maxima the largest, histograms merged), and likewise
  * connection_rollups_1h of connection_rollups_1m, so long ranges read 168 rows a week per
- * key instead of 10,080.
+ * key instead of 10,080. rollups_1h_totals merges each hour's rows of rollups_1h into one,
+ * in the same transaction, for reads of every key at once.
  *
  * Late rows: an hour is recomputed whole from its minutes, never patched with deltas.
  * Every write to a minute tier stamps updated_at with its transaction's start; a run
@@ -46,19 +47,27 @@ async function rollUpTier(db: Db, tier: RollupTier<never>, now: Date): Promise<n
   const hours = changed.map((row) => Number(row.hour)).sort((a, b) => a - b);
   if (hours.length === 0) return hours;
   const columns = [...tier.summed, ...tier.maxed, ...tier.merged];
+  // The hours' histograms may be json, which streamscope_hist_sum reads as jsonb.
   const aggregateOf = (column: string) =>
-    tier.summed.includes(column) ? `sum(${column})` : tier.maxed.includes(column) ? `max(${column})` : `streamscope_hist_sum(${column})`;
+    tier.summed.includes(column) ? `sum(${column})` : tier.maxed.includes(column) ? `max(${column})` : `streamscope_hist_sum(${column}::jsonb)`;
+  const aggregates = sql.raw(columns.map(aggregateOf).join(', '));
+  const replace = sql.raw([...columns, 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', '));
   const keys = sql.raw(tier.keys.join(', '));
   const keysOfMinutes = sql.raw(tier.keys.map((key) => `m.${key}`).join(', '));
   const hourList = sql.raw(`array[${hours.map((h) => `'${new Date(h).toISOString()}'::timestamptz`).join(', ')}]`);
   await db.execute(sql`
     insert into ${hoursTable} (bucket, ${keys}, ${sql.raw(columns.join(', '))}, updated_at)
-    select h.hour, ${keysOfMinutes}, ${sql.raw(columns.map(aggregateOf).join(', '))}, now()
+    select h.hour, ${keysOfMinutes}, ${aggregates}, now()
     from unnest(${hourList}) as h(hour)
     join ${minutes} m on m.bucket >= h.hour and m.bucket < h.hour + interval '1 hour'
     group by h.hour, ${keysOfMinutes}
-    on conflict (bucket, ${keys}) do update
-    set ${sql.raw([...columns, 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', '))}`);
+    on conflict (bucket, ${keys}) do update set ${replace}`);
+  if (tier.hourTotals) {
+    await db.execute(sql`
+      insert into ${sql.identifier(tier.hourTotals)} (bucket, ${sql.raw(columns.join(', '))}, updated_at)
+      select bucket, ${aggregates}, now() from ${hoursTable} where bucket = any(${hourList}) group by bucket
+      on conflict (bucket) do update set ${replace}`);
+  }
   return hours;
 }
 

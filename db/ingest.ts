@@ -274,6 +274,8 @@ export const MERGED = ['ttft_hist', 'itl_hist', 'duration_hist'];
 export interface RollupTier<Row> {
   minutes: string;
   hours: string;
+  /** Per hour, every key's hour row merged into one (the same columns without the keys). */
+  hourTotals?: string;
   /** Key columns besides bucket. */
   keys: readonly string[];
   columns: Column<Row>[];
@@ -288,6 +290,7 @@ export interface RollupTier<Row> {
 export const RESPONSE_ROLLUPS: RollupTier<RollupAccumulator> = {
   minutes: 'rollups_1m',
   hours: 'rollups_1h',
+  hourTotals: 'rollups_1h_totals',
   keys: ['service', 'model', 'transport'],
   columns: ROLLUP_COLUMNS,
   summed: SUMMED,

@@ -84,7 +84,7 @@ export async function applyRetention(store: Store, { rawDays, rollupDays, now = 
       result.defaultRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(defaultPartitionName(table))}
         where ${sql.identifier(column)} < ${new Date(rawCutoff).toISOString()}::timestamptz`);
     }
-    for (const table of ROLLUP_TIERS.flatMap((tier) => [tier.minutes, tier.hours])) {
+    for (const table of ROLLUP_TIERS.flatMap((tier) => [tier.minutes, tier.hours, ...(tier.hourTotals ? [tier.hourTotals] : [])])) {
       result.rollupRowsDeleted += await deleteCount(db, sql`delete from ${sql.identifier(table)} where bucket < ${rollupCutoff.toISOString()}::timestamptz`);
     }
     const metricCutoff = new Date(now.getTime() - METRIC_STATE_DAYS * DAY_MS).toISOString();

@@ -209,6 +209,16 @@ export const rollups1h = pgTable('rollups_1h', rollupColumns('json'), (t) => [
   primaryKey({ columns: [t.bucket, t.service, t.model, t.transport] }),
 ]);
 
+const { service: _service, model: _model, transport: _transport, ...hourTotalColumns } = rollupColumns('json');
+
+/**
+ * Per-hour aggregates of every service, model and transport together: each row the merge of
+ * its hour's rows in rollups_1h, written with them by the hourly job. A read of everything,
+ * grouped by time alone (the unfiltered overview), takes one row an hour here instead of
+ * one per service, model and transport (db/queries/rollup-rows.ts).
+ */
+export const rollups1hTotals = pgTable('rollups_1h_totals', hourTotalColumns, (t) => [primaryKey({ columns: [t.bucket] })]);
+
 /**
  * The columns of a connection rollup tier, per (bucket, service, transport): connections
  * carry no model. Two populations share a row:

@@ -127,7 +127,7 @@ async function explain(store: Store, captured: CapturedQuery): Promise<QueryRepo
   let usesRollups = false;
   walk(plan.Plan, (node) => {
     const relation = node['Relation Name'] ?? '';
-    if (/^(connection_)?rollups_1[mh]$/.test(relation)) usesRollups = true;
+    if (/^(connection_)?rollups_1[mh](_totals)?$/.test(relation)) usesRollups = true;
     const rowsRead = ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1);
     if (node['Node Type'] === 'Seq Scan' && RAW_RELATION.test(relation) && rowsRead >= SEQ_SCAN_ROWS_OF_CONCERN) rawSeqScans.add(relation.replace(/_p\d{8}$/, '_p*'));
   });
@@ -172,7 +172,7 @@ async function load(store: Store): Promise<SavedLoad> {
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   console.error(`\nloaded ${dataset.responses.toLocaleString('en-US')} responses, ${dataset.connections.toLocaleString('en-US')} connections, ${dataset.rollupRows.toLocaleString('en-US')} rollup rows in ${loadSeconds.toFixed(0)} s (${dataset.hourlyRollups} hours rolled up in ${dataset.hourlyRollupSeconds.toFixed(1)} s); vacuum analyze…`);
   // What autovacuum does to a table soon after a load: statistics, and the visibility map index-only scans need.
-  await store.db.execute(sql`vacuum analyze responses, connections, rollups_1m, rollups_1h, connection_rollups_1m, connection_rollups_1h`);
+  await store.db.execute(sql`vacuum analyze responses, connections, rollups_1m, rollups_1h, rollups_1h_totals, connection_rollups_1m, connection_rollups_1h`);
   const loaded = { dataset, loadSeconds };
   await saveLoad(store, loaded);
   return loaded;

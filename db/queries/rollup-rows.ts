@@ -85,9 +85,12 @@ export interface RollupGroup extends RollupSums {
 }
 
 /** Histograms as text on both tiers: json on the hours (stored as text), jsonb on the minutes. */
-const COLUMNS = sql.raw(`bucket, model, transport, responses, errors, input_tokens, output_tokens, bytes_sent + bytes_received as bytes,
+const MEASURES = `responses, errors, input_tokens, output_tokens, bytes_sent + bytes_received as bytes,
   generation_tokens, generation_seconds, connection_responses, reused_responses,
-  ttft_hist::text as ttft_hist, itl_hist::text as itl_hist, duration_hist::text as duration_hist`);
+  ttft_hist::text as ttft_hist, itl_hist::text as itl_hist, duration_hist::text as duration_hist`;
+const COLUMNS = sql.raw(`bucket, model, transport, ${MEASURES}`);
+/** For reads grouped by neither model nor transport, which the hour totals do not have. */
+const KEYLESS_COLUMNS = sql.raw(`bucket, ${MEASURES}`);
 
 const SUMS = sql.raw(`sum(responses)::float8 as responses, sum(errors)::float8 as errors, sum(input_tokens)::float8 as input_tokens,
   sum(output_tokens)::float8 as output_tokens, sum(bytes)::float8 as bytes, sum(generation_tokens)::float8 as generation_tokens,
@@ -106,6 +109,8 @@ export interface RollupTables {
 }
 
 const RESPONSE_TABLES: RollupTables = { minutes: 'rollups_1m', hours: 'rollups_1h', dimensions: ['service', 'model', 'transport'] };
+/** Every service, model and transport at once: one row an hour (db/hourly-rollups.ts), the minutes as they are. */
+const TOTAL_TABLES: RollupTables = { ...RESPONSE_TABLES, hours: 'rollups_1h_totals' };
 
 /**
  * The source rows of [from, to) as one union. With `hours`, the whole hours inside the
@@ -150,7 +155,11 @@ export async function readRollups(
   { hours, by = DIMENSIONS, stepMs = MINUTE_MS }: { hours: boolean; by?: readonly Dimension[]; stepMs?: number },
 ): Promise<RollupRecord[]> {
   const keys = keyColumns(by, sql`bucket`, stepMs / 1000);
-  const rows = await queryRows<GroupRow>(db, sql`select ${keys.select}, ${SUMS} from (${rollupSource(filter, { hours })}) r ${keys.groupBy}`);
+  // Unfiltered and grouped by time at most, a read takes one row an hour, its totals, rather
+  // than one per service, model and transport.
+  const totals = hours && !by.includes('model') && !by.includes('transport') && dimensionConditions(filter).length === 0;
+  const source = totals ? rollupSource(filter, { hours, columns: KEYLESS_COLUMNS, tables: TOTAL_TABLES }) : rollupSource(filter, { hours });
+  const rows = await queryRows<GroupRow>(db, sql`select ${keys.select}, ${SUMS} from (${source}) r ${keys.groupBy}`);
   return rows.map((row) => ({
     ...countersOf(row),
     bucket: row.k_time === null ? filter.from.getTime() : Number(row.k_time),

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { openStore, type Store } from '../client';
 import { rollUpHours } from '../hourly-rollups';
+import { MIGRATIONS_FOLDER } from '../migrate';
 import { HOUR_MS } from '../time-buckets';
 import { writeBatch } from '../ingest';
 import { aggregateGroupings, type Aggregate } from '../queries/aggregate';
+import type { DashboardFilter } from '../queries/filter';
+import { DIMENSIONS, type Dimension } from '../queries/group-keys';
 import { mergeRecords, readRollups, type RollupGroup, type RollupSums } from '../queries/rollup-rows';
 import { applyRetention } from '../retention';
 import { queryRows } from '../rows';
@@ -24,23 +29,29 @@ function spread(first: number, count: number, from: number, spanMs: number) {
 const hourKey = (r: RollupSums) => `${Math.floor(r.bucket / HOUR_MS) * HOUR_MS}\u0000${r.model}\u0000${r.transport}`;
 const wide = { from: new Date(HOUR - 24 * HOUR_MS), to: LATER };
 
-/** The hourly rows (once every hour is rolled, a wide range reads no minute) and the merge of each hour's minutes, keyed alike. */
-async function hoursAndTheirMinutes(store: Store): Promise<{ hours: Map<string, RollupGroup>; minutes: Map<string, RollupGroup> }> {
+/**
+ * The hourly rows (once every hour is rolled, a wide range reads no minute) and the merge of
+ * each hour's minutes, keyed alike: per model and transport from rollups_1h, and for `by`
+ * time alone from the hours' totals (rollups_1h_totals).
+ */
+async function hoursAndTheirMinutes(store: Store, by: readonly Dimension[]): Promise<{ hours: Map<string, RollupGroup>; minutes: Map<string, RollupGroup> }> {
   return {
-    hours: mergeRecords(await readRollups(store.db, wide, { hours: true }), hourKey),
-    minutes: mergeRecords(await readRollups(store.db, wide, { hours: false }), hourKey),
+    hours: mergeRecords(await readRollups(store.db, wide, { hours: true, by }), hourKey),
+    minutes: mergeRecords(await readRollups(store.db, wide, { hours: false, by }), hourKey),
   };
 }
 
 async function assertHoursEqualTheirMinutes(store: Store): Promise<void> {
-  const { hours, minutes } = await hoursAndTheirMinutes(store);
-  assert.deepEqual([...hours.keys()].sort(), [...minutes.keys()].sort());
-  for (const [key, minute] of minutes) {
-    const hour = hours.get(key)!;
-    const { generationSeconds: a, ...hourRest } = hour;
-    const { generationSeconds: b, ...minuteRest } = minute;
-    assert.ok(Math.abs(a - b) < 1e-6, key);
-    assert.deepEqual(normalise(hourRest), normalise(minuteRest), key);
+  for (const by of [DIMENSIONS, ['time'] as const]) {
+    const { hours, minutes } = await hoursAndTheirMinutes(store, by);
+    assert.deepEqual([...hours.keys()].sort(), [...minutes.keys()].sort());
+    for (const [key, minute] of minutes) {
+      const hour = hours.get(key)!;
+      const { generationSeconds: a, ...hourRest } = hour;
+      const { generationSeconds: b, ...minuteRest } = minute;
+      assert.ok(Math.abs(a - b) < 1e-6, key);
+      assert.deepEqual(normalise(hourRest), normalise(minuteRest), key);
+    }
   }
 }
 
@@ -97,21 +108,56 @@ describeEachDatabase('hourly rollups', (database) => {
   test('dashboard figures over a range with ragged ends equal those read from minutes alone', async () => {
     const { store } = database();
     const range = { from: new Date(HOUR + 17 * 60_000 + 12_000), to: new Date(HOUR + 3 * HOUR_MS + 41 * 60_000) };
-    const groupings = [[], ['model', 'transport'], ['time']] as const;
+    // The compare's groupings read rollups_1h; the overview's (time alone) the hours' totals.
+    const readings = [[[], ['model', 'transport'], ['time']], [[], ['time']]] as const;
     const options = { source: 'rollups' as const, stepSeconds: 3600 };
     // Hourly rows written above are removed, so the same figures come from minutes alone first.
     await store.db.execute(sql`delete from rollups_1h`);
-    const fromMinutes = await aggregateGroupings(store.db, range, groupings, options);
+    await store.db.execute(sql`delete from rollups_1h_totals`);
+    const fromMinutes = await Promise.all(readings.map((groupings) => aggregateGroupings(store.db, range, groupings, options)));
     await rollUpHours(store, { now: LATER });
-    const fromHours = await aggregateGroupings(store.db, range, groupings, options);
-    assert.ok(fromMinutes[0][0].responses > 0);
-    assert.deepEqual(withoutFloatSums(fromHours), withoutFloatSums(fromMinutes));
+    const fromHours = await Promise.all(readings.map((groupings) => aggregateGroupings(store.db, range, groupings, options)));
+    assert.ok(fromMinutes[0][0][0].responses > 0);
+    assert.deepEqual(fromHours.map(withoutFloatSums), fromMinutes.map(withoutFloatSums));
+  });
+
+  test('a read of everything grouped by time alone takes whole hours from their totals, any other read from rollups_1h', async () => {
+    const { store } = database();
+    const responsesRead = async (filter: DashboardFilter, by: readonly Dimension[]) =>
+      (await readRollups(store.db, filter, { hours: true, by })).reduce((n, record) => n + record.responses, 0);
+    const [service] = await queryRows<{ service: string }>(store.db, sql`select service from rollups_1h limit 1`);
+    const filtered = { ...wide, service: service.service };
+    const before = [await responsesRead(wide, ['time']), await responsesRead(wide, DIMENSIONS), await responsesRead(filtered, ['time'])];
+    assert.equal(before[0], before[1]);
+    // A mark on one hour's total shows which table each read took.
+    const mark = (n: number) => store.db.execute(sql`update rollups_1h_totals set responses = responses + ${n} where bucket = ${new Date(HOUR).toISOString()}::timestamptz`);
+    await mark(1000);
+    try {
+      assert.deepEqual([await responsesRead(wide, ['time']), await responsesRead(wide, DIMENSIONS), await responsesRead(filtered, ['time'])], [before[0] + 1000, before[1], before[2]]);
+    } finally {
+      await mark(-1000);
+    }
+  });
+
+  test('upgrading computes the totals of the hours already rolled, as the hourly job does', async () => {
+    const { store } = database();
+    const columns = sql.raw('bucket, responses, errors, with_output, generation_tokens, ttft_max_ms, itl_hist::jsonb as itl, duration_hist::jsonb as duration');
+    const byJob = await queryRows(store.db, sql`select ${columns} from rollups_1h_totals order by bucket`);
+    assert.ok(byJob.length >= 4);
+    await store.db.execute(sql`delete from rollups_1h_totals`);
+    const migration = readFileSync(join(MIGRATIONS_FOLDER, '0015_hourly_totals.sql'), 'utf8');
+    const backfill = migration.split('--> statement-breakpoint').filter((statement) => /^\s*(--.*\n\s*)*INSERT/.test(statement));
+    assert.equal(backfill.length, 1);
+    await store.db.execute(sql.raw(backfill[0]));
+    assert.deepEqual(await queryRows(store.db, sql`select ${columns} from rollups_1h_totals order by bucket`), byJob);
   });
 
   test('retention deletes hourly rows past the rollup cutoff', async () => {
     const { store } = database();
     await applyRetention(store, { rawDays: 400, rollupDays: 1, now: new Date(HOUR + 26 * HOUR_MS) });
-    const [{ oldest }] = await queryRows<{ oldest: number }>(store.db, sql`select (extract(epoch from min(bucket)) * 1000)::float8 as oldest from rollups_1h`);
-    assert.ok(Number(oldest) >= HOUR + 2 * HOUR_MS);
+    for (const table of ['rollups_1h', 'rollups_1h_totals']) {
+      const [{ oldest }] = await queryRows<{ oldest: number }>(store.db, sql`select (extract(epoch from min(bucket)) * 1000)::float8 as oldest from ${sql.identifier(table)}`);
+      assert.ok(Number(oldest) >= HOUR + 2 * HOUR_MS, table);
+    }
   });
 });
