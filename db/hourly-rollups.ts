@@ -33,6 +33,19 @@ export interface HourlyRollupResult {
   hours: number[];
 }
 
+/** A tier's merged columns, the SQL that merges a group of rows into one, and the update that replaces a row with it. */
+function mergeSql(tier: RollupTier<never>) {
+  const columns = [...tier.summed, ...tier.maxed, ...tier.merged];
+  // The hours' histograms may be json, which streamscope_hist_sum reads as jsonb.
+  const aggregateOf = (column: string) =>
+    tier.summed.includes(column) ? `sum(${column})` : tier.maxed.includes(column) ? `max(${column})` : `streamscope_hist_sum(${column}::jsonb)`;
+  return {
+    columns: sql.raw(columns.join(', ')),
+    aggregates: sql.raw(columns.map(aggregateOf).join(', ')),
+    replace: sql.raw([...columns, 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')),
+  };
+}
+
 /** Recomputes one tier's changed hours; returns them. */
 async function rollUpTier(db: Db, tier: RollupTier<never>, now: Date): Promise<number[]> {
   const [minutes, hoursTable] = [tier.minutes, tier.hours].map((name) => sql.identifier(name));
@@ -46,29 +59,34 @@ async function rollUpTier(db: Db, tier: RollupTier<never>, now: Date): Promise<n
     from ${minutes} where updated_at >= ${changedSince}::timestamptz and bucket < ${currentHour}::timestamptz`);
   const hours = changed.map((row) => Number(row.hour)).sort((a, b) => a - b);
   if (hours.length === 0) return hours;
-  const columns = [...tier.summed, ...tier.maxed, ...tier.merged];
-  // The hours' histograms may be json, which streamscope_hist_sum reads as jsonb.
-  const aggregateOf = (column: string) =>
-    tier.summed.includes(column) ? `sum(${column})` : tier.maxed.includes(column) ? `max(${column})` : `streamscope_hist_sum(${column}::jsonb)`;
-  const aggregates = sql.raw(columns.map(aggregateOf).join(', '));
-  const replace = sql.raw([...columns, 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', '));
+  const { columns, aggregates, replace } = mergeSql(tier);
   const keys = sql.raw(tier.keys.join(', '));
   const keysOfMinutes = sql.raw(tier.keys.map((key) => `m.${key}`).join(', '));
   const hourList = sql.raw(`array[${hours.map((h) => `'${new Date(h).toISOString()}'::timestamptz`).join(', ')}]`);
   await db.execute(sql`
-    insert into ${hoursTable} (bucket, ${keys}, ${sql.raw(columns.join(', '))}, updated_at)
+    insert into ${hoursTable} (bucket, ${keys}, ${columns}, updated_at)
     select h.hour, ${keysOfMinutes}, ${aggregates}, now()
     from unnest(${hourList}) as h(hour)
     join ${minutes} m on m.bucket >= h.hour and m.bucket < h.hour + interval '1 hour'
     group by h.hour, ${keysOfMinutes}
     on conflict (bucket, ${keys}) do update set ${replace}`);
-  if (tier.hourTotals) {
-    await db.execute(sql`
-      insert into ${sql.identifier(tier.hourTotals)} (bucket, ${sql.raw(columns.join(', '))}, updated_at)
-      select bucket, ${aggregates}, now() from ${hoursTable} where bucket = any(${hourList}) group by bucket
-      on conflict (bucket) do update set ${replace}`);
-  }
   return hours;
+}
+
+/**
+ * Recomputes the totals of every hour with a row written since the totals last were: those
+ * of this run, and any a collector on code from before the totals (a rolling upgrade)
+ * recomputed. Runs take the same lock, so none commits between another's reading and writing.
+ */
+async function totalHours(db: Db, tier: RollupTier<never>, totalsTable: string): Promise<void> {
+  const [hoursTable, totals] = [tier.hours, totalsTable].map((name) => sql.identifier(name));
+  const { columns, aggregates, replace } = mergeSql(tier);
+  await db.execute(sql`
+    insert into ${totals} (bucket, ${columns}, updated_at)
+    select bucket, ${aggregates}, now() from ${hoursTable}
+    where bucket in (select bucket from ${hoursTable} where updated_at > (select coalesce(max(updated_at), '-infinity') from ${totals}))
+    group by bucket
+    on conflict (bucket) do update set ${replace}`);
 }
 
 /** Recomputes every completed hour (before `now`'s hour) whose minutes changed since the previous run, in every tier. */
@@ -77,7 +95,10 @@ export async function rollUpHours(store: Store, { now = new Date() }: { now?: Da
     const db = tx as unknown as Db;
     await db.execute(sql`select pg_advisory_xact_lock(${HOURLY_ROLLUP_LOCK_ID})`);
     const hours = new Set<number>();
-    for (const tier of ROLLUP_TIERS) for (const hour of await rollUpTier(db, tier, now)) hours.add(hour);
+    for (const tier of ROLLUP_TIERS) {
+      for (const hour of await rollUpTier(db, tier, now)) hours.add(hour);
+      if (tier.hourTotals) await totalHours(db, tier, tier.hourTotals);
+    }
     return { hours: [...hours].sort((a, b) => a - b) };
   });
 }

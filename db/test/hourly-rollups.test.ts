@@ -139,6 +139,25 @@ describeEachDatabase('hourly rollups', (database) => {
     }
   });
 
+  test('an hour rolled by a collector on code from before the totals gets them at the next run', async () => {
+    const { store } = database();
+    const hour = sql`${new Date(HOUR).toISOString()}::timestamptz`;
+    const totalOf = async () => (await queryRows<{ responses: number }>(store.db, sql`
+      select responses::int as responses from rollups_1h_totals where bucket = ${hour}`)).map((row) => row.responses);
+    const before = await totalOf();
+    assert.equal(before.length, 1);
+    // Everything rolled an hour ago, but one hour that such a collector (a rolling upgrade)
+    // has just recomputed from its minutes, leaving its totals out.
+    for (const table of ['rollups_1m', 'rollups_1h', 'rollups_1h_totals']) {
+      await store.db.execute(sql`update ${sql.identifier(table)} set updated_at = updated_at - interval '1 hour'`);
+    }
+    await store.db.execute(sql`delete from rollups_1h_totals where bucket = ${hour}`);
+    await store.db.execute(sql`update rollups_1h set updated_at = clock_timestamp() where bucket = ${hour}`);
+    const { hours } = await rollUpHours(store, { now: LATER });
+    assert.deepEqual(hours, [], 'no minute changed: the hours stay as that collector wrote them');
+    assert.deepEqual(await totalOf(), before);
+  });
+
   test('upgrading computes the totals of the hours already rolled, as the hourly job does', async () => {
     const { store } = database();
     const columns = sql.raw('bucket, responses, errors, with_output, generation_tokens, ttft_max_ms, itl_hist::jsonb as itl, duration_hist::jsonb as duration');
