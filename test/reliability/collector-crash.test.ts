@@ -52,7 +52,7 @@ for (const kind of ['postgres', 'pglite'] as const) describe(`collector crash [$
 
     const stored = await checkStored(collectors.database, SERVICE, result.acknowledged);
     console.log(JSON.stringify({
-      test: 'collector-crash', database: kind, crashes: CRASHES, downtimeMs: downtimes, exports: result.exports, failedExports: result.failedExports, failures: result.failures,
+      test: 'collector-crash', database: kind, crashes: CRASHES, downtimeMs: downtimes, exports: result.exports, failedExports: result.failures.length, failures: result.failures,
       spansSent: result.sent.length, spansAcknowledged: result.acknowledged.length, rows: stored.rows,
       lost: stored.lost, duplicates: stored.duplicates, elapsedMs: Math.round(result.elapsedMs),
     }));

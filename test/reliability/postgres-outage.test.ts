@@ -63,7 +63,7 @@ test('Postgres unavailable mid-load: 503 + Retry-After while down, recovery with
   const result = await load.stop();
   const stored = await checkStored({ kind: 'postgres', url: databaseUrl }, SERVICE, result.acknowledged);
   console.log(JSON.stringify({
-    test: 'postgres-outage', outageMs: OUTAGE_MS, exports: result.exports, failedExports: result.failedExports, failures: result.failures,
+    test: 'postgres-outage', outageMs: OUTAGE_MS, exports: result.exports, failedExports: result.failures.length, failures: result.failures,
     spansAcknowledged: result.acknowledged.length, writeFailures503: collector.stats.writeFailures - failuresBefore,
     firstAckAfterRecoveryMs: Math.round(recoveryMs), rows: stored.rows, lost: stored.lost, duplicates: stored.duplicates,
     elapsedMs: Math.round(result.elapsedMs),

@@ -94,7 +94,7 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadFig
     return {
       database: database.kind, seconds, queueBytes: OVERLOAD_QUEUE_BYTES, workers, spansPerExport,
       requests: stats.exportRequests, rejected429: stats.queueFullRejections, transactions: stats.writeTransactions,
-      exports: result.exports, failedExports: result.failedExports,
+      exports: result.exports, failedExports: result.failures.length,
       spansAcknowledged: result.acknowledged.length, spansPerSecondStored: Math.round(result.acknowledged.length / (result.elapsedMs / 1000)),
       rows: stored.rows, lost: stored.lost, duplicates: stored.duplicates,
       queuePeakBytes: queue.peakBytes, queueSamples: queue.samples,
